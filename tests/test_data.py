@@ -1,0 +1,140 @@
+"""Data loading: the real binarized MNIST, the download/cache path on fake files, digits."""
+import hashlib
+import os
+import urllib.error
+
+import numpy as np
+import pytest
+import torch
+
+from dgmlib.data import DataUnavailableError, atomic_write, binarized_mnist, data_dir, digits
+from dgmlib.data import mnist
+
+
+# -- the real data (CI points DGMLIB_DATA at ../shared/data) ---------------------------
+def test_binarized_mnist_splits_match_the_published_data():
+    means = {"train": 0.130562, "valid": 0.131127, "test": 0.132512}  # shared/data/README.md
+    for split, n in (("train", 50000), ("valid", 10000), ("test", 10000)):
+        x = binarized_mnist(split)
+        assert x.shape == (n, 1, 28, 28) and x.dtype == torch.float32
+        assert set(torch.unique(x).tolist()) == {0.0, 1.0}
+        assert x.mean().item() == pytest.approx(means[split], abs=5e-7)
+
+
+def test_unknown_split_is_refused():
+    with pytest.raises(ValueError, match="valid"):
+        binarized_mnist("validation")
+
+
+# -- download and cache, on small fake files served through file:// URLs ------------
+@pytest.fixture
+def fake_mnist(tmp_path, monkeypatch):
+    """Three small .amat files in a 'server' folder, with SPLITS and URL pointed at them."""
+    rng = np.random.RandomState(0)
+    server = tmp_path / "server"
+    server.mkdir()
+    splits, arrays = {}, {}
+    for split, n in (("train", 7), ("valid", 3), ("test", 4)):
+        arrays[split] = (rng.rand(n, 28, 28) < 0.2).astype(np.uint8)
+        lines = [" ".join(map(str, image.ravel())) for image in arrays[split]]
+        (server / f"binarized_mnist_{split}.amat").write_text("\n".join(lines) + "\n")
+        splits[split] = (n, hashlib.sha256(arrays[split].tobytes()).hexdigest())
+    monkeypatch.setattr(mnist, "SPLITS", splits)
+    monkeypatch.setattr(mnist, "URL", server.as_uri() + "/")
+    return server, arrays
+
+
+def test_download_caches_verified_arrays_atomically(fake_mnist, tmp_path, monkeypatch):
+    server, arrays = fake_mnist
+    cache = tmp_path / "cache"
+    x = binarized_mnist("valid", root=cache)
+    assert torch.equal(x, torch.from_numpy(arrays["valid"]).float().unsqueeze(1))
+    assert sorted(os.listdir(cache)) == ["binarized_mnist.npz"]  # no partial files left
+    with np.load(cache / "binarized_mnist.npz") as f:
+        assert all(np.array_equal(f[s], arrays[s]) for s in arrays)
+
+    def no_network(url, timeout=60.0):
+        raise AssertionError("the cache should have been used")
+    monkeypatch.setattr(mnist, "fetch", no_network)
+    assert torch.equal(binarized_mnist("test", root=cache), torch.from_numpy(arrays["test"]).float().unsqueeze(1))
+
+
+def test_data_dir_follows_dgmlib_data(fake_mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("DGMLIB_DATA", str(tmp_path / "env"))
+    assert data_dir() == tmp_path / "env"
+    binarized_mnist("train")
+    assert (tmp_path / "env" / "binarized_mnist.npz").exists()
+
+
+def test_offline_error_says_how_to_provide_the_files(fake_mnist, tmp_path, monkeypatch):
+    def offline(url, timeout=60.0):
+        raise urllib.error.URLError("Temporary failure in name resolution")
+    monkeypatch.setattr(mnist, "fetch", offline)
+    cache = tmp_path / "cache"
+    with pytest.raises(DataUnavailableError) as info:
+        binarized_mnist("train", root=cache)
+    message = str(info.value)
+    assert "DGMLIB_DATA" in message and str(cache) in message and ".amat" in message
+    assert not cache.exists() or os.listdir(cache) == []
+    with pytest.raises(DataUnavailableError, match="download=False"):
+        binarized_mnist("train", root=cache, download=False)
+
+
+def test_files_placed_by_hand_are_used_offline(fake_mnist, tmp_path, monkeypatch):
+    server, arrays = fake_mnist
+    monkeypatch.setattr(mnist, "fetch", lambda url, timeout=60.0: (_ for _ in ()).throw(OSError("offline")))
+    x = binarized_mnist("train", root=server)  # the .amat files sit in the data folder itself
+    assert torch.equal(x, torch.from_numpy(arrays["train"]).float().unsqueeze(1))
+
+
+def test_corrupt_download_is_refused_and_not_cached(fake_mnist, tmp_path):
+    server, _ = fake_mnist
+    path = server / "binarized_mnist_test.amat"
+    text = path.read_text()
+    path.write_text(("1" if text[0] == "0" else "0") + text[1:])  # flip one pixel
+    cache = tmp_path / "cache"
+    with pytest.raises(DataUnavailableError, match="checksum"):
+        binarized_mnist("train", root=cache)
+    assert not (cache / "binarized_mnist.npz").exists()
+
+
+def test_corrupt_cache_gets_a_clear_error(fake_mnist, tmp_path):
+    server, arrays = fake_mnist
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    np.savez_compressed(cache / "binarized_mnist.npz", **{**arrays, "test": 1 - arrays["test"]})
+    with pytest.raises(DataUnavailableError, match="delete"):
+        binarized_mnist("train", root=cache)
+
+
+def test_amat_with_foreign_characters_is_refused():
+    with pytest.raises(DataUnavailableError, match="characters"):
+        mnist.parse_amat(b"0 1 0.5\n", "train")
+
+
+def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path):
+    target = tmp_path / "file.bin"
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as f:
+            f.write(b"half")
+            raise RuntimeError("interrupted")
+    assert os.listdir(tmp_path) == []
+    with atomic_write(target) as f:
+        f.write(b"whole")
+    assert target.read_bytes() == b"whole" and os.listdir(tmp_path) == ["file.bin"]
+
+
+# -- scikit-learn's digits --------------------------------------------------------------
+def test_digits_splits_are_disjoint_and_cover_the_set():
+    x_train, y_train = digits("train")
+    x_test, y_test = digits("test")
+    x_all, _ = digits("all")
+    assert x_train.shape[1:] == (1, 8, 8) and len(x_train) + len(x_test) == len(x_all) == 1797
+    assert x_all.min() == 0 and x_all.max() == 1
+    assert len(y_test) == len(x_test) and set(y_train.tolist()) == set(range(10))
+    flat = {tuple(row.tolist()) for row in x_train.flatten(1)}
+    overlap = sum(tuple(row.tolist()) in flat for row in x_test.flatten(1))
+    assert overlap < 5  # only exact duplicate images in the source could coincide
+    xb, _ = digits("train", binarize=True)
+    assert set(torch.unique(xb).tolist()) == {0.0, 1.0}
+    assert torch.equal(xb, (x_train >= 0.5).float())
