@@ -58,11 +58,14 @@ class GenerativeModel(nn.Module):
         return self._log_prob(x)
 
     @torch.no_grad()
-    def sample(self, n: int) -> Tensor:
-        """Draw n examples: (n, *event_shape) on the model's device."""
+    def sample(self, n: int, **options) -> Tensor:
+        """Draw n examples: (n, *event_shape) on the model's device.
+
+        ``options`` are family-specific (e.g. ``temperature`` for autoregressive models).
+        """
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"sample(n) needs a positive integer n, got {n!r}")
-        return self._sample(n)
+        return self._sample(n, **options)
 
     def loss(self, x: Tensor) -> Tensor:
         """Scalar training objective: mean negative log-likelihood over the batch."""
@@ -72,7 +75,7 @@ class GenerativeModel(nn.Module):
     def _log_prob(self, x: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement _log_prob")
 
-    def _sample(self, n: int) -> Tensor:
+    def _sample(self, n: int, **options) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement _sample")
 
     # -- input checks with messages that say what to do -----------------------------

@@ -1,0 +1,172 @@
+"""Week 2: convolutional autoregressive models of binary images.
+
+* :class:`PixelCNN` (van den Oord et al., 2016a): masked convolutions. A mask of
+  type A (first layer) hides the centre pixel and everything after it in raster
+  order; type B (later layers) shows the centre, which by then only carries
+  information about earlier pixels. Stacked 3x3 masks grow a receptive field
+  with a *blind spot*: pixels up and to the right that the output never sees.
+* :class:`GatedPixelCNN` (van den Oord et al., 2016b): a vertical stack that sees
+  every row above, and a horizontal stack that sees the pixels to the left in
+  the current row, joined by a down-shift so no future pixel leaks in; gated
+  tanh * sigmoid units. No blind spot.
+
+Both predict one Bernoulli logit per pixel: logits (B, 1, H, W) for x (B, 1, H, W).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .autoregressive import AutoregressiveModel
+from .registry import binary_example, register
+
+
+def causal_mask(kernel_size: tuple[int, int], mask_type: str) -> Tensor:
+    """(kh, kw) mask of a raster-order causal convolution; the centre is (kh // 2, kw // 2).
+
+    Rows above the centre are visible; in the centre row, the columns left of the
+    centre, plus the centre itself for type "B". Everything else is hidden.
+    """
+    if mask_type not in ("A", "B"):
+        raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
+    kh, kw = kernel_size
+    mask = torch.zeros(kh, kw)
+    mask[: kh // 2, :] = 1
+    mask[kh // 2, : kw // 2 + (mask_type == "B")] = 1
+    return mask
+
+
+class MaskedConv2d(nn.Conv2d):
+    """A 'same'-padded convolution whose kernel is multiplied by a fixed mask (a buffer)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 mask: Tensor):
+        kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+        super().__init__(in_channels, out_channels, kernel_size,
+                         padding=(kernel_size[0] // 2, kernel_size[1] // 2))
+        self.register_buffer("mask", mask.expand_as(self.weight).clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class ImageAutoregressive(AutoregressiveModel):
+    """Raster-order autoregressive model over (1, H, W) binary images, defined by ``logits_image``."""
+
+    def logits_image(self, x: Tensor) -> Tensor:
+        """x: (B, 1, H, W) -> logits (B, 1, H, W)."""
+        raise NotImplementedError
+
+    def conditional_logits(self, x: Tensor) -> Tensor:
+        return self.logits_image(x.view(-1, *self.event_shape)).flatten(1)
+
+
+@dataclass
+class PixelCNNConfig:
+    channels: int = 64  # feature maps per layer (2h in the residual blocks' terms)
+    n_blocks: int = 12  # residual blocks of 3x3 type-B convolutions
+    first_kernel: int = 7  # the type-A input convolution
+
+
+class ResidualBlock(nn.Module):
+    """ReLU -> 1x1 (2h -> h) -> ReLU -> 3x3 masked B (h -> h) -> ReLU -> 1x1 (h -> 2h), plus the input."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        h = channels // 2
+        self.net = nn.Sequential(
+            nn.ReLU(), nn.Conv2d(channels, h, 1),
+            nn.ReLU(), MaskedConv2d(h, h, 3, causal_mask((3, 3), "B")),
+            nn.ReLU(), nn.Conv2d(h, channels, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.net(x)
+
+
+class PixelCNN(ImageAutoregressive):
+    """PixelCNN over binary images (B, 1, H, W)."""
+
+    def __init__(self, event_shape: Sequence[int] = (1, 28, 28), config: PixelCNNConfig | None = None):
+        super().__init__(event_shape)
+        if self.event_shape[0] != 1:
+            raise ValueError("this PixelCNN models single-channel binary images (1, H, W)")
+        self.config = config = config or PixelCNNConfig()
+        c, k = config.channels, config.first_kernel
+        self.net = nn.Sequential(
+            MaskedConv2d(1, c, k, causal_mask((k, k), "A")),
+            *[ResidualBlock(c) for _ in range(config.n_blocks)],
+            nn.ReLU(), nn.Conv2d(c, c, 1),
+            nn.ReLU(), nn.Conv2d(c, 1, 1))
+
+    def logits_image(self, x: Tensor) -> Tensor:
+        # centring the input at 0 helps optimisation; it changes no dependency
+        return self.net(2 * x - 1)
+
+
+@dataclass
+class GatedPixelCNNConfig:
+    channels: int = 64  # feature maps in each stack
+    n_layers: int = 12  # gated layers after the first
+    kernel: int = 5  # vertical stack kernel k x k (lower half masked), horizontal 1 x k
+    first_kernel: int = 7
+
+
+class GatedLayer(nn.Module):
+    """One gated layer with a vertical and a horizontal stack.
+
+    The vertical stack sees rows up to and including the current one; only its
+    down-shifted output (rows strictly above) enters the horizontal stack, which
+    sees the current row to the left (type A) or up to the centre (type B).
+    """
+
+    def __init__(self, in_channels: int, channels: int, kernel: int, mask_type: str):
+        super().__init__()
+        v_mask = torch.zeros(kernel, kernel)
+        v_mask[: kernel // 2 + 1, :] = 1  # rows above and the current row, all columns
+        self.v_conv = MaskedConv2d(in_channels, 2 * channels, kernel, v_mask)
+        self.h_conv = MaskedConv2d(in_channels, 2 * channels, (1, kernel), causal_mask((1, kernel), mask_type))
+        self.v_to_h = nn.Conv2d(2 * channels, 2 * channels, 1)
+        self.h_out = nn.Conv2d(channels, channels, 1)
+        self.residual = mask_type == "B"  # the first layer's input still holds the current pixel
+
+    @staticmethod
+    def gate(a: Tensor) -> Tensor:
+        value, gate = a.chunk(2, dim=1)
+        return torch.tanh(value) * torch.sigmoid(gate)
+
+    def forward(self, v: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        v_pre = self.v_conv(v)
+        v_above = F.pad(v_pre, (0, 0, 1, 0))[:, :, :-1, :]  # shift down one row: rows strictly above
+        h_new = self.h_out(self.gate(self.h_conv(h) + self.v_to_h(v_above)))
+        return self.gate(v_pre), (h + h_new if self.residual else h_new)
+
+
+class GatedPixelCNN(ImageAutoregressive):
+    """Gated PixelCNN over binary images (B, 1, H, W): no blind spot."""
+
+    def __init__(self, event_shape: Sequence[int] = (1, 28, 28), config: GatedPixelCNNConfig | None = None):
+        super().__init__(event_shape)
+        if self.event_shape[0] != 1:
+            raise ValueError("this Gated PixelCNN models single-channel binary images (1, H, W)")
+        self.config = config = config or GatedPixelCNNConfig()
+        c = config.channels
+        self.layers = nn.ModuleList(
+            [GatedLayer(1, c, config.first_kernel, "A")]
+            + [GatedLayer(c, c, config.kernel, "B") for _ in range(config.n_layers)])
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, 1, 1))
+
+    def logits_image(self, x: Tensor) -> Tensor:
+        v = h = 2 * x - 1
+        for layer in self.layers:
+            v, h = layer(v, h)
+        return self.head(h)
+
+
+register("pixelcnn", example=binary_example((1, 5, 5)),
+         build=lambda: PixelCNN((1, 5, 5), PixelCNNConfig(channels=8, n_blocks=2, first_kernel=5)))
+register("gated_pixelcnn", example=binary_example((1, 5, 5)),
+         build=lambda: GatedPixelCNN((1, 5, 5), GatedPixelCNNConfig(channels=8, n_layers=2, kernel=3, first_kernel=5)))

@@ -1,0 +1,131 @@
+"""Autoregressive models: the autoregressive property through Jacobians, normalisation by
+enumeration, sample frequencies, and PixelCNN's blind spot versus the gated variant."""
+import itertools
+
+import pytest
+import torch
+from torch.autograd.functional import jacobian
+
+from dgmlib.models import (FVSBN, MADE, NADE, GatedPixelCNN, GatedPixelCNNConfig, MADEConfig, PixelCNN,
+                           PixelCNNConfig, PixelTransformer, TransformerConfig)
+
+
+def tiny(name, shape):
+    """Tiny models over binary images of `shape`, with random (not initial) weights."""
+    builders = {
+        "fvsbn": lambda: FVSBN(shape),
+        "fvsbn_random_order": lambda: FVSBN(shape, order=torch.randperm(torch.Size(shape).numel())),
+        "nade": lambda: NADE(shape, hidden=6, order=torch.randperm(torch.Size(shape).numel())),
+        "made": lambda: MADE(shape, MADEConfig(hidden_sizes=(12, 12))),
+        "made_orders": lambda: MADE(shape, MADEConfig(hidden_sizes=(12,), n_masks=3, resample_order=True)),
+        "pixelcnn": lambda: PixelCNN(shape, PixelCNNConfig(channels=6, n_blocks=2, first_kernel=3)),
+        "gated_pixelcnn": lambda: GatedPixelCNN(shape, GatedPixelCNNConfig(channels=6, n_layers=2, kernel=3,
+                                                                             first_kernel=3)),
+        "transformer": lambda: PixelTransformer(shape, TransformerConfig(n_layer=2, n_head=2, n_embd=8)),
+    }
+    torch.manual_seed(0)
+    model = builders[name]().double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+    return model.eval()
+
+
+NAMES = ["fvsbn", "fvsbn_random_order", "nade", "made", "made_orders", "pixelcnn", "gated_pixelcnn",
+         "transformer"]
+
+
+def masks_of(model):
+    return range(model.config.n_masks) if isinstance(model, MADE) else [None]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_logit_i_depends_only_on_earlier_pixels(name):
+    model = tiny(name, (1, 4, 4))
+    for k in masks_of(model):
+        if k is not None:
+            model.use_mask(k)
+        x = torch.rand(1, 16, dtype=torch.float64)  # continuous inputs: the networks are smooth in x
+        J = jacobian(lambda v: model.conditional_logits(v)[0], x)[:, 0, :]  # J[i, j] = d logit_i / d x_j
+        rank = torch.argsort(model.order)
+        later = rank[None, :] >= rank[:, None]  # j not before i in the order (j == i included)
+        assert J[later].abs().max() == 0, "a logit depends on its own or a later pixel"
+        assert (J[~later] != 0).float().mean() > 0.5, "the model should use most earlier pixels"
+
+
+def all_binary(shape):
+    d = torch.Size(shape).numel()
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=d)), dtype=torch.float64).view(-1, *shape)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_log_prob_sums_to_one_over_all_binary_images(name):
+    model = tiny(name, (1, 3, 3))
+    total = torch.logsumexp(model.log_prob(all_binary((1, 3, 3))), 0)  # 512 images
+    assert abs(total.item()) < 1e-9
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sample_frequencies_match_log_prob(name):
+    model = tiny(name, (1, 2, 2)).float()
+    torch.manual_seed(1)
+    x = all_binary((1, 2, 2)).float()
+    p = model.log_prob(x).exp()
+    samples = model.sample(30_000)
+    index = (samples.flatten(1) * torch.tensor([8.0, 4.0, 2.0, 1.0])).sum(1).long()
+    freq = torch.bincount(index, minlength=16).float() / len(samples)
+    assert 0.5 * (freq - p).abs().sum() < 0.03  # sampling noise ~0.01
+
+
+def test_low_temperature_sampling_is_greedy_decoding():
+    model = tiny("made", (1, 3, 3)).float()
+    x = torch.zeros(1, 9)
+    for i in model.order.tolist():  # greedy: the more likely value of each conditional
+        x[0, i] = (model.conditional_logits(x)[0, i] > 0).float()
+    samples = model.sample(20, temperature=1e-4)
+    assert torch.equal(samples.flatten(1), x.expand(20, -1))
+    with pytest.raises(ValueError, match="temperature"):
+        model.sample(2, temperature=0.0)
+
+
+def test_nade_matches_its_definition_computed_one_conditional_at_a_time():
+    model = tiny("nade", (1, 2, 3))
+    x = torch.randint(0, 2, (4, 6)).double()
+    fast = model.conditional_logits(x)
+    for k, i in enumerate(model.order.tolist()):
+        before = model.order[:k]
+        h = torch.sigmoid(model.c + x[:, before] @ model.W[:, before].T)
+        assert torch.allclose(fast[:, i], h @ model.V[i] + model.b[i])
+
+
+def test_made_ensemble_is_the_mixture_of_its_masks():
+    model = tiny("made_orders", (1, 3, 3))
+    x = all_binary((1, 3, 3))[::37]
+    model.train()
+    per_mask = []
+    for k in range(3):
+        model.use_mask(k)
+        per_mask.append(model.log_prob(x).exp())
+    model.eval()
+    assert torch.allclose(model.log_prob(x).exp(), torch.stack(per_mask).mean(0))
+    assert len({tuple(model.all_orders[k].tolist()) for k in range(3)}) == 3  # three different orders
+
+
+def test_pixelcnn_has_a_blind_spot_and_the_gated_pixelcnn_does_not():
+    torch.manual_seed(0)
+    shape, (i, j) = (1, 12, 12), (6, 4)
+    models = {"pixelcnn": PixelCNN(shape, PixelCNNConfig(channels=8, n_blocks=4, first_kernel=7)),
+              "gated": GatedPixelCNN(shape, GatedPixelCNNConfig(channels=8, n_layers=4, kernel=3, first_kernel=7))}
+    seen = {}
+    for name, model in models.items():
+        x = torch.rand(1, *shape, requires_grad=True)
+        model.double().logits_image(x.double())[0, 0, i, j].backward()
+        g = x.grad[0, 0] != 0
+        later = torch.arange(144).view(12, 12) >= i * 12 + j
+        assert not g[later].any(), f"{name}: the output at ({i}, {j}) sees a later pixel"
+        seen[name] = g
+    # (5, 8) comes before (6, 4) in raster order, inside the receptive field's width, yet the
+    # stacked masked convolutions of the PixelCNN never reach it: the blind spot
+    assert not seen["pixelcnn"][5, 8] and seen["pixelcnn"][4, 8]
+    assert seen["gated"][5, 8]
+    assert seen["gated"][:i].sum() > seen["pixelcnn"][:i].sum()
