@@ -42,7 +42,8 @@ def fit(model: nn.Module, data: Data, *, epochs: int | None = None, steps: int |
         batch_size: int = 128, lr: float = 1e-3, optimizer: torch.optim.Optimizer | None = None,
         device: torch.device | str | None = None, clip_grad_norm: float | None = None,
         valid_data: Data | None = None, valid_every: int | None = None,
-        progress: bool | None = None, seed: int | None = None, desc: str | None = None) -> History:
+        progress: bool | None = None, seed: int | None = None, desc: str | None = None,
+        time_limit: float | None = None) -> History:
     """Minimise ``model.loss(x)`` over ``data`` for ``epochs`` passes or ``steps`` updates.
 
     data, valid_data: a tensor (N, *event_shape), a Dataset or a DataLoader; for
@@ -56,6 +57,8 @@ def fit(model: nn.Module, data: Data, *, epochs: int | None = None, steps: int |
     progress: show a progress bar (default: yes, except under nbgrader, where
         anything written to stderr costs a student the points of a test).
     seed: seeds the shuffling order, for reproducible runs.
+    time_limit: stop early after this many seconds of training (benchmarks use it
+        to give every model the same budget); the last step is still validated.
 
     Raises ``FloatingPointError`` as soon as the loss is not finite.
     """
@@ -101,6 +104,8 @@ def fit(model: nn.Module, data: Data, *, epochs: int | None = None, steps: int |
             history.train_loss.append(value)
             smoothed = value if smoothed is None else 0.95 * smoothed + 0.05 * value
             postfix = {"loss": f"{smoothed:.4g}"}
+            if time_limit is not None and time.perf_counter() - start > time_limit:
+                total = step  # out of time: finish here, validating this last step
             if valid_data is not None and (step % valid_every == 0 or step == total):
                 history.valid_step.append(step)
                 history.valid_loss.append(mean_loss(model, valid_data, batch_size=max(batch_size, 256)))

@@ -82,3 +82,11 @@ def test_checkpoint_round_trip(tmp_path):
         load_checkpoint(path, IndependentBernoulli((2,)))
     with pytest.raises(FileNotFoundError, match="train the model first"):
         load_checkpoint(tmp_path / "missing.pt", fresh)
+
+
+def test_time_limit_stops_training_early_and_still_validates():
+    x = toy_density("moons").sample(256, generator=torch.Generator().manual_seed(0))
+    history = fit(GaussianMixture(dim=2), x, steps=10_000_000, time_limit=0.5, device="cpu",
+                  progress=False, valid_data=x[:64], valid_every=10_000_000)
+    assert 0 < len(history.train_loss) < 10_000_000 and history.seconds < 5
+    assert history.valid_step == [history.step[-1]]

@@ -1,0 +1,127 @@
+"""Week 2 benchmark: autoregressive models on binarized MNIST, test NLL next to the papers'.
+
+    python benchmarks/autoregressive.py                       # all models, full size (a GPU)
+    python benchmarks/autoregressive.py --models made,pixelcnn
+    DGM_QUICK=1 python benchmarks/autoregressive.py           # minutes on a CPU, small models
+
+Each model trains with ``dgmlib.train.fit`` for at most ``--minutes`` (15 by
+default) or its step budget, whichever comes first; the parameters with the
+best validation NLL (checked periodically) are kept, then evaluated once on the
+10,000 test images. Prints one table: test NLL in nats and bits/dim, the
+published figure, training time, steps and device.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from dgmlib import get_device, is_quick, seed_everything, setting
+from dgmlib.data import binarized_mnist
+from dgmlib.evaluate import bits_per_dim, nll
+from dgmlib.models import (MADE, NADE, GatedPixelCNN, GatedPixelCNNConfig, GenerativeModel, MADEConfig,
+                           PixelCNN, PixelCNNConfig, PixelTransformer, TransformerConfig)
+from dgmlib.train import fit
+
+SHAPE = (1, 28, 28)
+
+
+@dataclass
+class Entry:
+    build: Callable[[], GenerativeModel]
+    published: float | None  # test NLL in nats reported in the literature
+    source: str
+    steps: int
+    lr: float = 1e-3
+    batch_size: int = 100
+
+
+def entries() -> dict[str, Entry]:
+    """Full-size configurations; quick mode shrinks the models and the step budgets."""
+    hidden = setting(500, quick=64)
+    channels = setting(64, quick=16)
+    depth = setting(12, quick=2)
+    steps = setting(60_000, quick=120)
+    return {
+        "nade": Entry(lambda: NADE(SHAPE, hidden=hidden), 88.86, "Uria et al. 2016", steps),
+        "made": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden,))), 88.40,
+                      "Germain et al. 2015, 1 mask", steps),
+        "made_ensemble": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden, hidden),
+                                                              n_masks=setting(32, quick=4), resample_order=True)),
+                               86.64, "Germain et al. 2015, 32 masks", steps),
+        "pixelcnn": Entry(lambda: PixelCNN(SHAPE, PixelCNNConfig(channels=channels, n_blocks=depth)), 81.30,
+                          "van den Oord et al. 2016a", steps, lr=3e-4, batch_size=setting(64, quick=32)),
+        "gated_pixelcnn": Entry(lambda: GatedPixelCNN(SHAPE, GatedPixelCNNConfig(channels=channels, n_layers=depth)),
+                                None, "target <= 81.5", steps, lr=3e-4, batch_size=setting(64, quick=32)),
+        "transformer": Entry(lambda: PixelTransformer(SHAPE, TransformerConfig(
+            n_layer=setting(4, quick=1), n_head=4, n_embd=setting(128, quick=32))),
+            None, "-", steps, lr=3e-4, batch_size=setting(64, quick=32)),
+    }
+
+
+def train_with_early_stopping(model, x_train, x_valid, entry: Entry, seconds: float, device) -> tuple[int, float]:
+    """Train in rounds of ``fit``, keeping the parameters with the best validation NLL."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=entry.lr)
+    rounds = setting(20, quick=2)
+    per_round = max(1, entry.steps // rounds)
+    best, best_state, steps, start = float("inf"), None, 0, time.perf_counter()
+    while steps < entry.steps and time.perf_counter() - start < seconds:
+        history = fit(model, x_train, steps=per_round, optimizer=optimizer, batch_size=entry.batch_size,
+                      device=device, clip_grad_norm=10.0, time_limit=seconds - (time.perf_counter() - start),
+                      desc=f"{type(model).__name__} {steps}+")
+        steps += len(history.train_loss)
+        valid = nll(model, x_valid)
+        if valid < best:
+            best, best_state = valid, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return steps, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    table = entries()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(table), help=f"comma-separated subset of {list(table)}")
+    parser.add_argument("--minutes", type=float, default=setting(15.0, quick=1.0),
+                        help="training time budget per model (default: 15, quick mode 1)")
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(table))
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; choose from {list(table)}")
+
+    device = get_device(args.device)
+    n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=500)
+    x_train = binarized_mnist("train")[:n_train]
+    x_valid = binarized_mnist("valid")[:n_eval].to(device)
+    x_test = binarized_mnist("test")[:n_eval].to(device)
+    mode = "quick (DGM_QUICK=1: small models, subsets of the data)" if is_quick() else "full"
+    print(f"binarized MNIST, {mode}; device {device}; {len(x_train)} train / {len(x_test)} test images")
+
+    rows = []
+    for name in names:
+        seed_everything(0)
+        entry = table[name]
+        model = entry.build().to(device)
+        steps, seconds = train_with_early_stopping(model, x_train, x_valid, entry, 60 * args.minutes, device)
+        test_nll = nll(model, x_test)
+        rows.append({"model": name, "test_nll": test_nll, "bits_per_dim": bits_per_dim(test_nll, 784),
+                     "published": entry.published, "source": entry.source, "steps": steps,
+                     "minutes": seconds / 60, "params": sum(p.numel() for p in model.parameters()),
+                     "device": str(device)})
+
+    print(f"\n{'model':<16}{'test NLL':>10}{'bits/dim':>10}{'published':>11}  {'train min':>9}{'steps':>8}"
+          f"{'params':>10}  device  source")
+    for r in rows:
+        published = f"{r['published']:.2f}" if r["published"] is not None else "-"
+        print(f"{r['model']:<16}{r['test_nll']:>10.2f}{r['bits_per_dim']:>10.4f}{published:>11}  "
+              f"{r['minutes']:>9.1f}{r['steps']:>8}{r['params']:>10}  {r['device']:<6}  {r['source']}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
