@@ -1,6 +1,7 @@
 """The benchmark commands run end to end in quick mode and report sane figures."""
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[f"benchmark_{name}"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
