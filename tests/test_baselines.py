@@ -109,3 +109,38 @@ def test_gaussian_mixture_matches_scipy_and_integrates_to_one():
 def test_bernoulli_models_reject_non_binary_input():
     with pytest.raises(ValueError, match="binarize"):
         IndependentBernoulli((3,)).log_prob(torch.full((2, 3), 0.5))
+
+
+# -- EM for the Gaussian mixture (week 3) ---------------------------------------------------
+def _three_blobs(n=1500, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    means = torch.tensor([[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]], dtype=torch.float64)
+    z = torch.multinomial(torch.tensor([0.5, 0.3, 0.2]), n, replacement=True, generator=g)
+    return means[z] + 0.5 * torch.randn(n, 2, generator=g, dtype=torch.float64), means
+
+
+def test_em_never_decreases_the_likelihood_and_recovers_the_blobs():
+    x, means = _three_blobs()
+    torch.manual_seed(0)
+    gmm = GaussianMixture(dim=2, n_components=3).double()
+    history = gmm.fit_em(x, n_iter=200, generator=torch.Generator().manual_seed(3))
+    assert all(b >= a - 1e-9 for a, b in zip(history, history[1:])), "EM decreased the likelihood"
+    assert history[-1] > history[0]
+    found = gmm.means.detach()
+    nearest = torch.cdist(means, found).min(1).values
+    assert nearest.max() < 0.1
+    weights = torch.softmax(gmm.mixture_logits, 0).detach().sort().values
+    assert torch.allclose(weights, torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64), atol=0.04)
+    assert gmm.log_prob(x).mean().item() == pytest.approx(history[-1], abs=1e-4)
+
+
+def test_posterior_is_bayes_rule():
+    torch.manual_seed(1)
+    gmm = GaussianMixture(dim=2, n_components=3).double()
+    x = torch.randn(5, 2, dtype=torch.float64)
+    r = gmm.posterior(x)
+    weights = torch.softmax(gmm.mixture_logits, 0).detach().numpy()
+    cov = (gmm.scale_tril @ gmm.scale_tril.transpose(-1, -2)).detach().numpy()
+    joint = np.stack([w * multivariate_normal(m, c).pdf(x.numpy())
+                      for w, m, c in zip(weights, gmm.means.detach().numpy(), cov)], 1)
+    assert np.allclose(r.detach().numpy(), joint / joint.sum(1, keepdims=True), atol=1e-10)

@@ -5,7 +5,8 @@ See :mod:`dgmlib.models.base` for the interface and
 """
 from .base import GenerativeModel, LogProbKind
 from .autoregressive import FVSBN, MADE, NADE, AutoregressiveModel, MADEConfig
-from .baselines import GaussianMixture, IndependentBernoulli, MarkovChainBernoulli
+from .baselines import IndependentBernoulli, MarkovChainBernoulli
+from .mixture import GaussianMixture
 from .pixelcnn import GatedPixelCNN, GatedPixelCNNConfig, PixelCNN, PixelCNNConfig
 from .transformer import PixelTransformer, TransformerConfig
 from .registry import REGISTRY, ModelSpec, register

@@ -4,24 +4,22 @@
 * :class:`MarkovChainBernoulli`: each pixel (in raster order) depends on the one
   before it, 2D - 1 parameters; the first step from independence towards the
   autoregressive models of week 2.
-* :class:`GaussianMixture`: K full-covariance Gaussians in R^d.
+(The Gaussian mixture of the week-1 lecture is in mixture.py, with EM.)
 
-All three have exact log-likelihoods and closed-form or cheap ancestral sampling.
+Both have exact log-likelihoods and cheap ancestral sampling.
 The Bernoulli models also have closed-form maximum-likelihood fits (frequencies),
 which the week-1 lecture compares with gradient training through ``fit``.
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
 from .base import GenerativeModel
-from .registry import binary_example, gaussian_example, register
+from .registry import binary_example, register
 
 
 def _logit(p: Tensor) -> Tensor:
@@ -118,42 +116,7 @@ class MarkovChainBernoulli(GenerativeModel):
         return self
 
 
-class GaussianMixture(GenerativeModel):
-    """p(x) = sum_k pi_k N(x; mu_k, L_k L_k^T) with full covariances.  x: (B, dim).
-
-    Parameters are unconstrained: mixture logits, means, and the lower-triangular
-    Cholesky factors whose diagonal goes through softplus to stay positive.
-    """
-
-    def __init__(self, dim: int = 2, n_components: int = 8, init_scale: float = 1.0):
-        super().__init__((dim,))
-        self.mixture_logits = nn.Parameter(torch.zeros(n_components))
-        self.means = nn.Parameter(init_scale * torch.randn(n_components, dim))
-        # softplus^{-1}(0.5 * init_scale) on the diagonal: components start with std ~ init_scale / 2
-        raw_diag = math.log(math.expm1(0.5 * init_scale))
-        self.raw_scale_tril = nn.Parameter(torch.diag_embed(torch.full((n_components, dim), raw_diag)))
-
-    @property
-    def scale_tril(self) -> Tensor:
-        """(K, dim, dim) Cholesky factors of the component covariances."""
-        lower = torch.tril(self.raw_scale_tril, diagonal=-1)
-        diag = F.softplus(torch.diagonal(self.raw_scale_tril, dim1=-2, dim2=-1)) + 1e-5
-        return lower + torch.diag_embed(diag)
-
-    def distribution(self) -> MixtureSameFamily:
-        return MixtureSameFamily(Categorical(logits=self.mixture_logits),
-                                 MultivariateNormal(self.means, scale_tril=self.scale_tril))
-
-    def _log_prob(self, x: Tensor) -> Tensor:
-        return self.distribution().log_prob(x)
-
-    def _sample(self, n: int) -> Tensor:
-        return self.distribution().sample((n,))
-
-
 register("independent_bernoulli", build=lambda: IndependentBernoulli((1, 4, 4)),
          example=binary_example((1, 4, 4)))
 register("markov_chain_bernoulli", build=lambda: MarkovChainBernoulli((1, 4, 4)),
          example=binary_example((1, 4, 4)))
-register("gaussian_mixture", build=lambda: GaussianMixture(dim=2, n_components=3),
-         example=gaussian_example((2,)))
