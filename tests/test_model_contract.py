@@ -55,7 +55,13 @@ def test_state_dict_round_trip_reproduces_log_prob(name):
     torch.manual_seed(123)
     fresh = REGISTRY[name].build()
     fresh.load_state_dict(model.state_dict())
-    assert torch.allclose(fresh.log_prob(x), model.log_prob(x))
+    # stochastic estimates (log_prob_kind "estimate") reproduce under the same seed
+    assert torch.allclose(seeded(fresh.log_prob, x), seeded(model.log_prob, x))
+
+
+def seeded(fn, x, seed=7):
+    torch.manual_seed(seed)
+    return fn(x)
 
 
 @pytest.mark.parametrize("name", NAMES)

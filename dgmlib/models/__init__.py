@@ -7,6 +7,8 @@ from .base import GenerativeModel, LogProbKind
 from .autoregressive import FVSBN, MADE, NADE, AutoregressiveModel, MADEConfig
 from .baselines import IndependentBernoulli, MarkovChainBernoulli
 from .mixture import GaussianMixture
+from .ppca import PPCA
+from .vae import VAE, VAEConfig
 from .pixelcnn import GatedPixelCNN, GatedPixelCNNConfig, PixelCNN, PixelCNNConfig
 from .transformer import PixelTransformer, TransformerConfig
 from .registry import REGISTRY, ModelSpec, register
@@ -16,5 +18,5 @@ __all__ = [
     "IndependentBernoulli", "MarkovChainBernoulli", "GaussianMixture",
     "AutoregressiveModel", "FVSBN", "NADE", "MADE", "MADEConfig",
     "PixelCNN", "PixelCNNConfig", "GatedPixelCNN", "GatedPixelCNNConfig",
-    "PixelTransformer", "TransformerConfig",
+    "PixelTransformer", "TransformerConfig", "PPCA", "VAE", "VAEConfig",
 ]

@@ -1,0 +1,178 @@
+"""Latent-variable models: KL, ELBO and IWAE bounds against exact answers (PPCA, a 1-D-latent VAE
+integrated by quadrature), importance-sampled likelihoods, and the two gradient estimators."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import multivariate_normal
+from torch.distributions import MultivariateNormal, Normal, kl_divergence
+
+from dgmlib.data import digits
+from dgmlib.estimators import reparameterized_gradients, score_function_gradients
+from dgmlib.evaluate import mean_loss
+from dgmlib.models import PPCA, VAE, VAEConfig
+from dgmlib.models.vae import diagonal_gaussian_log_prob, gaussian_kl, iwae_bound
+from dgmlib.train import fit
+
+
+def test_analytic_kl_matches_torch_distributions_and_monte_carlo():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(6, 3, dtype=torch.float64), torch.randn(6, 3, dtype=torch.float64)
+    q, p = Normal(mu, (0.5 * logvar).exp()), Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    assert torch.allclose(gaussian_kl(mu, logvar), kl_divergence(q, p).sum(-1))
+    z = q.sample((200_000,))
+    mc = (q.log_prob(z) - p.log_prob(z)).sum(-1)
+    assert torch.allclose(mc.mean(0), gaussian_kl(mu, logvar), atol=4 * mc.std(0).max().item() / math.sqrt(2e5))
+    assert torch.allclose(diagonal_gaussian_log_prob(z[:5], mu, logvar), q.log_prob(z[:5]).sum(-1))
+
+
+# -- PPCA: everything has a closed form --------------------------------------------------------
+@pytest.fixture
+def ppca():
+    torch.manual_seed(0)
+    model = PPCA(dim=5, latent_dim=2, noise_std=0.7).double()
+    x = model.sample(64)
+    return model, x
+
+
+def test_ppca_marginal_is_the_gaussian_with_covariance_wwt_plus_sigma2(ppca):
+    model, x = ppca
+    cov = (model.W @ model.W.T).detach().numpy() + model.sigma2.item() * np.eye(5)
+    expected = multivariate_normal(model.mu.detach().numpy(), cov).logpdf(x.numpy())
+    assert np.allclose(model.log_prob(x).detach().numpy(), expected)
+
+
+def test_elbo_equals_log_likelihood_exactly_at_the_true_posterior(ppca):
+    model, x = ppca
+    log_p = model.log_prob(x)
+    posterior = model.posterior(x)
+    assert torch.allclose(model.elbo(x, posterior), log_p, atol=1e-10)
+    # with q = p(z|x) every importance weight equals p(x): a single sample is exact
+    z = posterior.sample()
+    assert torch.allclose(model.log_joint(x, z) - posterior.log_prob(z), log_p, atol=1e-10)
+
+
+def test_elbo_is_below_the_log_likelihood_for_any_other_q(ppca):
+    model, x = ppca
+    exact = model.posterior(x)
+    for shift, scale in [(0.3, 1.0), (0.0, 2.0), (0.0, 0.3), (1.0, 0.5)]:
+        q = MultivariateNormal(exact.mean + shift, covariance_matrix=scale * exact.covariance_matrix)
+        gap = model.log_prob(x) - model.elbo(x, q)
+        assert (gap > 1e-6).all()
+        # the gap is exactly KL(q || p(z|x))
+        assert torch.allclose(gap, kl_divergence(q, exact), atol=1e-8)
+
+
+def test_iwae_bounds_increase_with_k_towards_the_exact_value(ppca):
+    model, x = ppca
+    exact = model.posterior(x)
+    q = MultivariateNormal(exact.mean + 0.5, covariance_matrix=2 * exact.covariance_matrix)  # a poor q
+    log_p = model.log_prob(x).mean().item()
+    torch.manual_seed(1)
+    bounds = []
+    for k in (1, 10, 100, 1000):
+        z = q.sample((k,))  # (k, B, L)
+        bounds.append(iwae_bound(model.log_joint(x, z) - q.log_prob(z)).mean().item())
+    assert all(a < b for a, b in zip(bounds, bounds[1:])), bounds
+    assert bounds[-1] < log_p + 1e-3 and log_p - bounds[-1] < 0.02
+    assert log_p - bounds[0] > 0.3  # the ELBO of this q is far off
+
+
+def test_ppca_closed_form_ml_is_a_stationary_point():
+    torch.manual_seed(2)
+    data = PPCA(dim=6, latent_dim=2, noise_std=0.5).double().sample(2000)
+    model = PPCA(dim=6, latent_dim=2).double().fit_ml(data)
+    model.log_prob(data).mean().backward()
+    assert max(p.grad.abs().max().item() for p in model.parameters()) < 1e-6
+
+
+# -- a VAE small enough to integrate exactly: one latent dimension, four pixels ------------------
+@pytest.fixture
+def tiny_vae():
+    torch.manual_seed(0)
+    model = VAE((4,), VAEConfig(latent_dim=1, hidden=16, eval_samples=5000)).double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+        # a broad q(z|x) = N(0, 4) covers every posterior, so importance weights stay bounded and
+        # K = 5000 samples pin log p(x) down (with a random, narrow q the estimate is biased low)
+        last = model.encoder[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([0.0, math.log(4.0)]))
+    x = torch.tensor(list(itertools.product([0.0, 1.0], repeat=4)), dtype=torch.float64)  # all 16
+    z = torch.linspace(-10, 10, 20_001, dtype=torch.float64)[:, None, None].expand(-1, 16, 1)
+    log_joint = model.log_likelihood_given_z(x, z) + Normal(0.0, 1.0).log_prob(z[..., 0])
+    exact = torch.logsumexp(log_joint, 0) + math.log(20 / 20_000)  # quadrature over z
+    return model, x, exact.detach()
+
+
+def test_the_quadrature_reference_is_a_distribution(tiny_vae):
+    _, _, exact = tiny_vae
+    assert abs(torch.logsumexp(exact, 0).item()) < 1e-6
+
+
+def test_vae_bounds_and_estimate_against_the_exact_likelihood(tiny_vae):
+    model, x, exact = tiny_vae
+    torch.manual_seed(3)
+    with torch.no_grad():
+        elbos = torch.stack([model.elbo(x) for _ in range(4000)])
+        log_w = model.log_weights(x, 20_000)  # IWAE_1 draws: the ELBO with a sampled KL
+        draws = [torch.stack([model.iwae_bound(x, k) for _ in range(400)]) for k in (1, 5, 50)]
+        estimate = model.log_prob(x)
+    elbo = elbos.mean(0)
+    assert (elbo < exact).all()
+    se = (elbos.var(0) / 4000 + log_w.var(0) / 20_000).sqrt()
+    assert ((log_w.mean(0) - elbo).abs() < 4 * se).all()  # IWAE_1 is the ELBO
+    iwae = [d.mean(0) for d in draws]
+    assert (iwae[1] > iwae[0]).all() and (iwae[2] > iwae[1]).all()
+    assert (iwae[2] < exact + 4 * draws[2].std(0) / 20).all()  # a lower bound, up to its MC error
+    assert (exact - iwae[2]).max() < 0.05
+    # delta method: the standard error of log(mean w) is std(w) / (sqrt(K) mean(w))
+    w = (log_w[:5000] - log_w[:5000].max(0).values).exp()
+    se_log = w.std(0) / (math.sqrt(5000) * w.mean(0))
+    assert ((estimate - exact).abs() < 4 * se_log + 1e-3).all()
+    assert (estimate - exact).abs().max() < 0.05
+    assert model.log_prob_kind == "estimate"
+
+
+def test_importance_estimate_is_stable_where_a_naive_log_of_a_sum_underflows():
+    torch.manual_seed(4)
+    model = VAE((1, 28, 28), VAEConfig(latent_dim=8, hidden=32, eval_samples=200, eval_chunk=64))
+    x = torch.bernoulli(torch.full((3, 1, 28, 28), 0.5))
+    with torch.no_grad():
+        log_w = model.log_weights(x, 200)
+        naive = torch.log(torch.exp(log_w).mean(0))
+        estimate = model.importance_log_likelihood(x)
+    assert torch.isinf(naive).all()  # log weights around -540 nats: exp underflows to 0
+    assert torch.isfinite(estimate).all() and (estimate > log_w.max(0).values - math.log(200) - 1e-4).all()
+
+
+def test_vae_and_iwae_train_on_digits():
+    x, _ = digits("train", binarize=True)
+    for config in (VAEConfig(latent_dim=4, hidden=64), VAEConfig(latent_dim=4, hidden=64, architecture="conv", k=5)):
+        torch.manual_seed(0)
+        model = VAE((1, 8, 8), config)
+        before = mean_loss(model, x)
+        fit(model, x, steps=300, lr=3e-3, device="cpu", progress=False, seed=0)
+        assert mean_loss(model, x) < before - 10  # from ~45 nats to ~25
+
+
+def test_bad_vae_configurations_are_refused():
+    with pytest.raises(ValueError, match="beta"):
+        VAE((4,), VAEConfig(k=5, beta=4.0))
+    with pytest.raises(ValueError, match="divisible by 4"):
+        VAE((1, 6, 6), VAEConfig(architecture="conv"))
+
+
+# -- gradient estimators -------------------------------------------------------------------------
+def test_reparameterised_and_score_function_gradients_agree_in_expectation():
+    mu, log_sigma, n = 0.7, math.log(1.3), 200_000
+    exact = torch.tensor([2 * mu, 2 * 1.3 ** 2], dtype=torch.float64)  # d/dphi of E[z^2] = mu^2 + sigma^2
+    g = torch.Generator().manual_seed(0)
+    rep = reparameterized_gradients(lambda z: z ** 2, mu, log_sigma, n, generator=g)
+    sf = score_function_gradients(lambda z: z ** 2, mu, log_sigma, n, generator=g)
+    for est in (rep, sf):
+        assert ((est.mean(0) - exact).abs() < 4 * est.std(0) / math.sqrt(n)).all()
+    assert (sf.var(0) > 4 * rep.var(0)).all()  # the variance gap the lecture plots (4.7x and 9.5x here)
