@@ -176,3 +176,47 @@ def test_reparameterised_and_score_function_gradients_agree_in_expectation():
     for est in (rep, sf):
         assert ((est.mean(0) - exact).abs() < 4 * est.std(0) / math.sqrt(n)).all()
     assert (sf.var(0) > 4 * rep.var(0)).all()  # the variance gap the lecture plots (4.7x and 9.5x here)
+
+
+# -- VQ-VAE --------------------------------------------------------------------------------------
+def _vqvae():
+    from dgmlib.models import VQVAE, VQVAEConfig
+    torch.manual_seed(0)
+    return VQVAE((1, 8, 8), VQVAEConfig(n_codes=6, code_dim=3, hidden=8))
+
+
+def test_quantize_picks_the_nearest_code():
+    model = _vqvae()
+    z_e = torch.randn(2, 3, 2, 2)
+    z_q, idx = model.quantize(z_e)
+    codes = model.codebook.weight.detach()
+    for b, i, j in itertools.product(range(2), range(2), range(2)):
+        brute = min(range(6), key=lambda k: ((z_e[b, :, i, j] - codes[k]) ** 2).sum().item())
+        assert idx[b, i, j].item() == brute and torch.equal(z_q[b, :, i, j], codes[brute])
+
+
+def test_straight_through_gradient_reaches_the_encoder_and_codes_get_their_own():
+    model = _vqvae()
+    x = torch.bernoulli(torch.full((4, 1, 8, 8), 0.3))
+    model.loss(x).backward()
+    assert model.encoder[0].weight.grad.abs().sum() > 0  # only possible through the straight-through copy
+    used = model.encode(x).unique()
+    grad = model.codebook.weight.grad.abs().sum(1)
+    assert (grad[used] > 0).all() and (grad[[k for k in range(6) if k not in used.tolist()]] == 0).all()
+
+
+def test_vqvae_log_prob_is_the_uniform_prior_elbo():
+    model = _vqvae()
+    x = torch.bernoulli(torch.full((3, 1, 8, 8), 0.3))
+    logits = model.decode(model.encode(x))
+    recon = torch.distributions.Bernoulli(logits=logits).log_prob(x).flatten(1).sum(1)
+    assert torch.allclose(model.log_prob(x), recon - 4 * math.log(6))  # 2 x 2 codes, K = 6
+    assert model.log_prob_kind == "lower_bound"
+
+
+def test_vqvae_trains_on_digits():
+    model = _vqvae()
+    x, _ = digits("train", binarize=True)
+    before = mean_loss(model, x)
+    fit(model, x, steps=300, lr=3e-3, device="cpu", progress=False, seed=0)
+    assert mean_loss(model, x) < before - 10

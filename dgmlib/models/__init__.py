@@ -9,6 +9,7 @@ from .baselines import IndependentBernoulli, MarkovChainBernoulli
 from .mixture import GaussianMixture
 from .ppca import PPCA
 from .vae import VAE, VAEConfig
+from .vqvae import VQVAE, VQVAEConfig
 from .pixelcnn import GatedPixelCNN, GatedPixelCNNConfig, PixelCNN, PixelCNNConfig
 from .transformer import PixelTransformer, TransformerConfig
 from .registry import REGISTRY, ModelSpec, register
@@ -18,5 +19,5 @@ __all__ = [
     "IndependentBernoulli", "MarkovChainBernoulli", "GaussianMixture",
     "AutoregressiveModel", "FVSBN", "NADE", "MADE", "MADEConfig",
     "PixelCNN", "PixelCNNConfig", "GatedPixelCNN", "GatedPixelCNNConfig",
-    "PixelTransformer", "TransformerConfig", "PPCA", "VAE", "VAEConfig",
+    "PixelTransformer", "TransformerConfig", "PPCA", "VAE", "VAEConfig", "VQVAE", "VQVAEConfig",
 ]
