@@ -13,31 +13,14 @@ published figure, training time, steps and device.
 from __future__ import annotations
 
 import argparse
-import copy
-import time
-from dataclasses import dataclass
-from typing import Callable
-
-import torch
 
 from dgmlib import get_device, is_quick, seed_everything, setting
+from dgmlib.benchmark import Entry, print_table, run
 from dgmlib.data import binarized_mnist
-from dgmlib.evaluate import bits_per_dim, nll
-from dgmlib.models import (MADE, NADE, GatedPixelCNN, GatedPixelCNNConfig, GenerativeModel, MADEConfig,
-                           PixelCNN, PixelCNNConfig, PixelTransformer, TransformerConfig)
-from dgmlib.train import fit
+from dgmlib.models import (MADE, NADE, GatedPixelCNN, GatedPixelCNNConfig, MADEConfig, PixelCNN, PixelCNNConfig,
+                           PixelTransformer, TransformerConfig)
 
 SHAPE = (1, 28, 28)
-
-
-@dataclass
-class Entry:
-    build: Callable[[], GenerativeModel]
-    published: float | None  # test NLL in nats reported in the literature
-    source: str
-    steps: int
-    lr: float = 1e-3
-    batch_size: int = 100
 
 
 def entries() -> dict[str, Entry]:
@@ -46,6 +29,7 @@ def entries() -> dict[str, Entry]:
     channels = setting(64, quick=16)
     depth = setting(12, quick=2)
     steps = setting(60_000, quick=120)
+    conv_batch = setting(64, quick=32)
     return {
         "nade": Entry(lambda: NADE(SHAPE, hidden=hidden), 88.86, "Uria et al. 2016", steps),
         "made": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden,))), 88.40,
@@ -54,31 +38,13 @@ def entries() -> dict[str, Entry]:
                                                               n_masks=setting(32, quick=4), resample_order=True)),
                                86.64, "Germain et al. 2015, 32 masks", steps),
         "pixelcnn": Entry(lambda: PixelCNN(SHAPE, PixelCNNConfig(channels=channels, n_blocks=depth)), 81.30,
-                          "van den Oord et al. 2016a", steps, lr=3e-4, batch_size=setting(64, quick=32)),
+                          "van den Oord et al. 2016a", steps, lr=3e-4, batch_size=conv_batch),
         "gated_pixelcnn": Entry(lambda: GatedPixelCNN(SHAPE, GatedPixelCNNConfig(channels=channels, n_layers=depth)),
-                                None, "target <= 81.5", steps, lr=3e-4, batch_size=setting(64, quick=32)),
+                                None, "target <= 81.5", steps, lr=3e-4, batch_size=conv_batch),
         "transformer": Entry(lambda: PixelTransformer(SHAPE, TransformerConfig(
             n_layer=setting(4, quick=1), n_head=4, n_embd=setting(128, quick=32))),
-            None, "-", steps, lr=3e-4, batch_size=setting(64, quick=32)),
+            None, "-", steps, lr=3e-4, batch_size=conv_batch),
     }
-
-
-def train_with_early_stopping(model, x_train, x_valid, entry: Entry, seconds: float, device) -> tuple[int, float]:
-    """Train in rounds of ``fit``, keeping the parameters with the best validation NLL."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=entry.lr)
-    rounds = setting(20, quick=2)
-    per_round = max(1, entry.steps // rounds)
-    best, best_state, steps, start = float("inf"), None, 0, time.perf_counter()
-    while steps < entry.steps and time.perf_counter() - start < seconds:
-        history = fit(model, x_train, steps=per_round, optimizer=optimizer, batch_size=entry.batch_size,
-                      device=device, clip_grad_norm=10.0, time_limit=seconds - (time.perf_counter() - start),
-                      desc=f"{type(model).__name__} {steps}+")
-        steps += len(history.train_loss)
-        valid = nll(model, x_valid)
-        if valid < best:
-            best, best_state = valid, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    return steps, time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -105,21 +71,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     for name in names:
         seed_everything(0)
-        entry = table[name]
-        model = entry.build().to(device)
-        steps, seconds = train_with_early_stopping(model, x_train, x_valid, entry, 60 * args.minutes, device)
-        test_nll = nll(model, x_test)
-        rows.append({"model": name, "test_nll": test_nll, "bits_per_dim": bits_per_dim(test_nll, 784),
-                     "published": entry.published, "source": entry.source, "steps": steps,
-                     "minutes": seconds / 60, "params": sum(p.numel() for p in model.parameters()),
-                     "device": str(device)})
-
-    print(f"\n{'model':<16}{'test NLL':>10}{'bits/dim':>10}{'published':>11}  {'train min':>9}{'steps':>8}"
-          f"{'params':>10}  device  source")
-    for r in rows:
-        published = f"{r['published']:.2f}" if r["published"] is not None else "-"
-        print(f"{r['model']:<16}{r['test_nll']:>10.2f}{r['bits_per_dim']:>10.4f}{published:>11}  "
-              f"{r['minutes']:>9.1f}{r['steps']:>8}{r['params']:>10}  {r['device']:<6}  {r['source']}")
+        rows.append(run(name, table[name], x_train, x_valid, x_test, args.minutes, device))
+    print_table(rows)
     return rows
 
 

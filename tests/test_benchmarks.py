@@ -33,3 +33,14 @@ def test_autoregressive_benchmark_prints_a_table(capsys):
 def test_autoregressive_benchmark_rejects_unknown_models():
     with pytest.raises(SystemExit):
         load("autoregressive").main(["--models", "pixelrnn"])
+
+
+@pytest.mark.slow
+def test_vae_benchmark_reports_nll_below_the_negative_elbo(capsys):
+    rows = load("vae").main(["--models", "vae,iwae", "--minutes", "0.1", "--device", "cpu"])
+    out = capsys.readouterr().out
+    for r in rows:
+        assert 0 < r["test_nll"] < 784 * math.log(2)
+        # the importance-sampled NLL (K = 50 here) is below the negative ELBO up to sampling noise
+        assert r["test_nll"] < r["-ELBO"] + 0.5
+    assert "86.76" in out and "84.78" in out and "-ELBO" in out

@@ -1,0 +1,78 @@
+"""What every benchmark command shares: a time-boxed training run with early stopping on
+validation NLL, a test evaluation, and one printed table next to the published figures."""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .evaluate import bits_per_dim, log_likelihood, nll
+from .models.base import GenerativeModel
+from .quick import setting
+from .train import fit
+
+
+@dataclass
+class Entry:
+    """One benchmarked model: how to build it, how long to train it, what the paper reported."""
+
+    build: Callable[[], GenerativeModel]
+    published: float | None  # test NLL in nats reported in the literature (None: no figure)
+    source: str
+    steps: int
+    lr: float = 1e-3
+    batch_size: int = 100
+    extra_metrics: dict[str, Callable[[GenerativeModel, Tensor], float]] = field(default_factory=dict)
+
+
+def train_with_early_stopping(model: GenerativeModel, x_train: Tensor, x_valid: Tensor, entry: Entry,
+                              seconds: float, device, valid_nll: Callable | None = None) -> tuple[int, float]:
+    """Train in rounds of ``fit`` within ``seconds``, keeping the parameters with the best validation NLL.
+
+    ``valid_nll(model, x)`` defaults to :func:`dgmlib.evaluate.nll`; pass a cheaper
+    proxy (e.g. a small-K estimate) for models whose ``log_prob`` is expensive.
+    Returns (steps taken, seconds spent).
+    """
+    valid_nll = valid_nll or nll
+    optimizer = torch.optim.Adam(model.parameters(), lr=entry.lr)
+    rounds = setting(20, quick=2)
+    per_round = max(1, entry.steps // rounds)
+    best, best_state, steps, start = float("inf"), None, 0, time.perf_counter()
+    while steps < entry.steps and time.perf_counter() - start < seconds:
+        history = fit(model, x_train, steps=per_round, optimizer=optimizer, batch_size=entry.batch_size,
+                      device=device, clip_grad_norm=10.0, time_limit=seconds - (time.perf_counter() - start),
+                      desc=f"{type(model).__name__} {steps}+")
+        steps += len(history.train_loss)
+        valid = valid_nll(model, x_valid)
+        if valid < best:
+            best, best_state = valid, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return steps, time.perf_counter() - start
+
+
+def run(name: str, entry: Entry, x_train: Tensor, x_valid: Tensor, x_test: Tensor, minutes: float,
+        device, valid_nll: Callable | None = None) -> dict:
+    """Build, train and test one entry; returns a row of the results table."""
+    model = entry.build().to(device)
+    steps, seconds = train_with_early_stopping(model, x_train, x_valid, entry, 60 * minutes, device, valid_nll)
+    test_nll = -log_likelihood(model, x_test, batch_size=100).mean().item()
+    row = {"model": name, "test_nll": test_nll, "bits_per_dim": bits_per_dim(test_nll, x_test[0].numel()),
+           "published": entry.published, "source": entry.source, "steps": steps, "minutes": seconds / 60,
+           "params": sum(p.numel() for p in model.parameters()), "device": str(device)}
+    row.update({key: metric(model, x_test) for key, metric in entry.extra_metrics.items()})
+    return row
+
+
+def print_table(rows: list[dict], extra: tuple[str, ...] = ()) -> None:
+    head = f"{'model':<16}{'test NLL':>10}{'bits/dim':>10}{'published':>11}"
+    head += "".join(f"{key:>12}" for key in extra)
+    print("\n" + head + f"  {'train min':>9}{'steps':>8}{'params':>10}  device  source")
+    for r in rows:
+        published = f"{r['published']:.2f}" if r["published"] is not None else "-"
+        line = f"{r['model']:<16}{r['test_nll']:>10.2f}{r['bits_per_dim']:>10.4f}{published:>11}"
+        line += "".join(f"{r[key]:>12.2f}" for key in extra)
+        print(line + f"  {r['minutes']:>9.1f}{r['steps']:>8}{r['params']:>10}  {r['device']:<6}  {r['source']}")
