@@ -5,12 +5,21 @@ from dgmlib import get_device, is_quick, seed_everything, setting
 
 
 def test_setting_follows_dgm_quick(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.setenv("DGM_QUICK", "1")
     assert is_quick() and setting(20, quick=1) == 1
     monkeypatch.setenv("DGM_QUICK", "0")
     assert not is_quick() and setting(20, quick=1) == 20
     monkeypatch.delenv("DGM_QUICK")
     assert setting(20, quick=1) == 20  # a student who sets nothing gets the full run
+
+
+def test_grading_runs_in_quick_mode_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("DGM_QUICK", raising=False)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # what nbgrader sets while it executes
+    assert is_quick() and setting(20, quick=1) == 1
+    monkeypatch.setenv("DGM_QUICK", "0")  # an instructor who wants full-size grading
+    assert not is_quick()
 
 
 def test_setting_rejects_unclear_values(monkeypatch):
