@@ -12,11 +12,8 @@ published figure, training time, steps and device.
 """
 from __future__ import annotations
 
-import argparse
-
-from dgmlib import get_device, is_quick, seed_everything, setting
-from dgmlib.benchmark import Entry, print_table, run
-from dgmlib.data import binarized_mnist
+from dgmlib import seed_everything, setting
+from dgmlib.benchmark import Entry, command_line, print_table, run
 from dgmlib.models import (MADE, NADE, GatedPixelCNN, GatedPixelCNNConfig, MADEConfig, PixelCNN, PixelCNNConfig,
                            PixelTransformer, TransformerConfig)
 
@@ -49,29 +46,12 @@ def entries() -> dict[str, Entry]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     table = entries()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join(table), help=f"comma-separated subset of {list(table)}")
-    parser.add_argument("--minutes", type=float, default=setting(15.0, quick=1.0),
-                        help="training time budget per model (default: 15, quick mode 1)")
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
-    args = parser.parse_args(argv)
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(table))
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(table)}")
-
-    device = get_device(args.device)
-    n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=500)
-    x_train = binarized_mnist("train")[:n_train]
-    x_valid = binarized_mnist("valid")[:n_eval].to(device)
-    x_test = binarized_mnist("test")[:n_eval].to(device)
-    mode = "quick (DGM_QUICK=1: small models, subsets of the data)" if is_quick() else "full"
-    print(f"binarized MNIST, {mode}; device {device}; {len(x_train)} train / {len(x_test)} test images")
-
+    setup = command_line(argv, table, __doc__, quick_minutes=1.0, quick_eval=500,
+                         quick_note="small models, subsets of the data")
     rows = []
-    for name in names:
+    for name in setup.names:
         seed_everything(0)
-        rows.append(run(name, table[name], x_train, x_valid, x_test, args.minutes, device))
+        rows.append(run(name, table[name], setup))
     print_table(rows)
     return rows
 

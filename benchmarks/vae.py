@@ -12,13 +12,10 @@ sampled with K = 5000 and the test ELBO (negated, in nats), both per example.
 """
 from __future__ import annotations
 
-import argparse
-
 import torch
 
-from dgmlib import get_device, is_quick, seed_everything, setting
-from dgmlib.benchmark import Entry, print_table, run
-from dgmlib.data import binarized_mnist
+from dgmlib import seed_everything, setting
+from dgmlib.benchmark import Entry, command_line, print_table, run
 from dgmlib.models import VAE, VAEConfig
 
 SHAPE = (1, 28, 28)
@@ -49,24 +46,8 @@ def entries() -> dict[str, Entry]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     table = entries()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join(table), help=f"comma-separated subset of {list(table)}")
-    parser.add_argument("--minutes", type=float, default=setting(15.0, quick=0.5),
-                        help="training time budget per model (default: 15, quick mode 0.5)")
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
-    args = parser.parse_args(argv)
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(table))
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(table)}")
-
-    device = get_device(args.device)
-    n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=300)
-    x_train = binarized_mnist("train")[:n_train]
-    x_valid = binarized_mnist("valid")[:n_eval].to(device)
-    x_test = binarized_mnist("test")[:n_eval].to(device)
-    mode = "quick (DGM_QUICK=1: small models, subsets, small K)" if is_quick() else "full"
-    print(f"binarized MNIST, {mode}; device {device}; {len(x_train)} train / {len(x_test)} test images")
+    setup = command_line(argv, table, __doc__, quick_minutes=0.5, quick_eval=300,
+                         quick_note="small models, subsets, small K")
 
     valid_k = setting(100, quick=10)
 
@@ -75,9 +56,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
             return -torch.cat([model.importance_log_likelihood(b, k=valid_k) for b in x.split(500)]).mean().item()
 
     rows = []
-    for name in names:
+    for name in setup.names:
         seed_everything(0)
-        rows.append(run(name, table[name], x_train, x_valid, x_test, args.minutes, device, valid_nll))
+        rows.append(run(name, table[name], setup, valid_nll))
     print_table(rows, extra=("-ELBO",))
     return rows
 

@@ -1,7 +1,9 @@
-"""What every benchmark command shares: a time-boxed training run with early stopping on
-validation NLL, a test evaluation, and one printed table next to the published figures."""
+"""What every benchmark command shares: the command line and binarized MNIST, a time-boxed
+training run with early stopping on validation NLL, a test evaluation, and one printed table
+next to the published figures."""
 from __future__ import annotations
 
+import argparse
 import copy
 import time
 from dataclasses import dataclass, field
@@ -10,9 +12,11 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from .data import binarized_mnist
+from .device import get_device
 from .evaluate import bits_per_dim, log_likelihood, nll
 from .models.base import GenerativeModel
-from .quick import setting
+from .quick import is_quick, setting
 from .train import fit
 
 
@@ -27,6 +31,41 @@ class Entry:
     lr: float = 1e-3
     batch_size: int = 100
     extra_metrics: dict[str, Callable[[GenerativeModel, Tensor], float]] = field(default_factory=dict)
+
+
+@dataclass
+class Setup:
+    """What a benchmark command was asked to do, and the binarized MNIST it runs on (on ``device``)."""
+
+    names: list[str]
+    minutes: float
+    device: torch.device
+    x_train: Tensor  # (N, 1, 28, 28), left on the CPU: fit moves each batch
+    x_valid: Tensor
+    x_test: Tensor
+
+
+def command_line(argv: list[str] | None, table: dict[str, Entry], description: str, *,
+                 quick_minutes: float, quick_eval: int, quick_note: str) -> Setup:
+    """Parse ``--models/--minutes/--device`` and load the data: full size, or quick-mode subsets."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(table), help=f"comma-separated subset of {list(table)}")
+    parser.add_argument("--minutes", type=float, default=setting(15.0, quick=quick_minutes),
+                        help=f"training time budget per model (default: 15, quick mode {quick_minutes:g})")
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(table))
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; choose from {list(table)}")
+
+    device = get_device(args.device)
+    n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=quick_eval)
+    setup = Setup(names, args.minutes, device, binarized_mnist("train")[:n_train],
+                  binarized_mnist("valid")[:n_eval].to(device), binarized_mnist("test")[:n_eval].to(device))
+    mode = f"quick (DGM_QUICK=1: {quick_note})" if is_quick() else "full"
+    print(f"binarized MNIST, {mode}; device {device}; {len(setup.x_train)} train / {len(setup.x_test)} test images")
+    return setup
 
 
 def train_with_early_stopping(model: GenerativeModel, x_train: Tensor, x_valid: Tensor, entry: Entry,
@@ -54,11 +93,12 @@ def train_with_early_stopping(model: GenerativeModel, x_train: Tensor, x_valid: 
     return steps, time.perf_counter() - start
 
 
-def run(name: str, entry: Entry, x_train: Tensor, x_valid: Tensor, x_test: Tensor, minutes: float,
-        device, valid_nll: Callable | None = None) -> dict:
+def run(name: str, entry: Entry, setup: Setup, valid_nll: Callable | None = None) -> dict:
     """Build, train and test one entry; returns a row of the results table."""
+    device, x_test = setup.device, setup.x_test
     model = entry.build().to(device)
-    steps, seconds = train_with_early_stopping(model, x_train, x_valid, entry, 60 * minutes, device, valid_nll)
+    steps, seconds = train_with_early_stopping(model, setup.x_train, setup.x_valid, entry, 60 * setup.minutes,
+                                               device, valid_nll)
     test_nll = -log_likelihood(model, x_test, batch_size=100).mean().item()
     row = {"model": name, "test_nll": test_nll, "bits_per_dim": bits_per_dim(test_nll, x_test[0].numel()),
            "published": entry.published, "source": entry.source, "steps": steps, "minutes": seconds / 60,

@@ -47,7 +47,8 @@ MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "BEGIN HIDDEN TESTS", "END 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # alembic
-    env["DGM_QUICK"] = "1"
+    # as for an instructor, who sets nothing: nbgrader's runs turn quick mode on (dgmlib.quick)
+    env.pop("DGM_QUICK", None)
     return env
 
 
