@@ -18,9 +18,13 @@ def log_likelihood(model: nn.Module, data: Data, batch_size: int = 512) -> Tenso
     """Per-example ``model.log_prob`` over ``data``, in nats: (N,) on the CPU."""
     was_training = model.training
     model.eval()
-    device = _device_of(model)
-    out = [model.log_prob(batch_inputs(b).to(device)).cpu() for b in as_loader(data, batch_size)]
-    model.train(was_training)
+    try:
+        device = _device_of(model)
+        out = [model.log_prob(batch_inputs(b).to(device)).cpu() for b in as_loader(data, batch_size)]
+    finally:  # an error (bad input, say) must not leave the model in eval mode
+        model.train(was_training)
+    if not out:
+        raise ValueError("the data to evaluate is empty")
     return torch.cat(out)
 
 
@@ -40,11 +44,15 @@ def mean_loss(model: nn.Module, data: Data, batch_size: int = 512) -> float:
     """Mean of ``model.loss`` over ``data`` (weighted by batch size), without gradients."""
     was_training = model.training
     model.eval()
-    device = _device_of(model)
     total, count = 0.0, 0
-    for batch in as_loader(data, batch_size):
-        x = batch_inputs(batch).to(device)
-        total += model.loss(x).item() * len(x)
-        count += len(x)
-    model.train(was_training)
+    try:
+        device = _device_of(model)
+        for batch in as_loader(data, batch_size):
+            x = batch_inputs(batch).to(device)
+            total += model.loss(x).item() * len(x)
+            count += len(x)
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("the data to evaluate is empty")
     return total / count

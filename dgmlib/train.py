@@ -8,11 +8,13 @@ history of losses.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -75,6 +77,8 @@ def fit(model: nn.Module, data: Data, *, epochs: int | None = None, steps: int |
     total = steps if steps is not None else epochs * len(loader)
     if valid_every is None:
         valid_every = len(loader) if epochs is not None else max(1, total // 10)
+    if valid_every < 1:
+        raise ValueError(f"valid_every must be a positive number of steps, got {valid_every}")
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     if progress is None:
         progress = "NBGRADER_EXECUTION" not in os.environ
@@ -123,13 +127,17 @@ def fit(model: nn.Module, data: Data, *, epochs: int | None = None, steps: int |
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None, **extra) -> Path:
-    """Save the model (and optimizer) state atomically; ``extra`` holds anything picklable."""
+    """Save the model (and optimizer) state atomically.
+
+    ``extra`` holds plain values that ``load_checkpoint`` returns: numbers, strings, tensors, and
+    lists/tuples/dicts of them; a dataclass (a model config, a ``History``) is stored as its dict
+    and a NumPy value as a list or number. Anything else is refused here, not at load time,
+    because loading (``torch.load(weights_only=True)``) runs no pickled code.
+    """
     path = Path(path)
     state = {"model_class": type(model).__name__, "model": model.state_dict(),
              "optimizer": optimizer.state_dict() if optimizer is not None else None,
-             "extra": extra}
-    if isinstance(extra.get("history"), History):
-        state["extra"]["history"] = extra["history"].as_dict()
+             "extra": {key: _plain(value, key) for key, value in extra.items()}}
     with atomic_write(path) as f:
         torch.save(state, f)
     return path
@@ -147,6 +155,22 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module,
     if optimizer is not None and state["optimizer"] is not None:
         optimizer.load_state_dict(state["optimizer"])
     return state["extra"]
+
+
+def _plain(value, name: str):
+    """``value`` as plain Python values and tensors, which load without unpickling code."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value), name)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{name}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v, f"{name}[{i}]") for i, v in enumerate(value))
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, torch.Tensor)):
+        return value
+    raise TypeError(f"checkpoint extra {name} is a {type(value).__name__}, which cannot be stored; "
+                    "pass plain values (numbers, strings, tensors, lists, dicts) or a dataclass")
 
 
 def _device_of(model: nn.Module) -> torch.device:

@@ -1,6 +1,8 @@
 """Data loading: the real binarized MNIST, the download/cache path on fake files, digits."""
 import hashlib
+import http.server
 import os
+import threading
 import urllib.error
 
 import numpy as np
@@ -107,6 +109,42 @@ def test_corrupt_cache_gets_a_clear_error(fake_mnist, tmp_path):
         binarized_mnist("train", root=cache)
 
 
+def test_truncated_cache_file_gets_a_clear_error(fake_mnist, tmp_path):
+    server, arrays = fake_mnist
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    np.savez_compressed(cache / "binarized_mnist.npz", **arrays)
+    data = (cache / "binarized_mnist.npz").read_bytes()
+    (cache / "binarized_mnist.npz").write_bytes(data[: len(data) // 2])  # a copy that broke off
+    with pytest.raises(DataUnavailableError, match="delete it"):
+        binarized_mnist("train", root=cache)
+
+
+def test_download_that_breaks_off_gets_the_offline_message(fake_mnist, tmp_path, monkeypatch):
+    class Truncated(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # promises 100,000 bytes, sends 10, hangs up
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"0 1 0 1 0 ")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Truncated)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    monkeypatch.setattr(mnist, "URL", f"http://127.0.0.1:{server.server_port}/")
+    cache = tmp_path / "cache"
+    try:
+        with pytest.raises(DataUnavailableError, match="DGMLIB_DATA"):
+            binarized_mnist("train", root=cache)
+    finally:
+        thread.join(timeout=10)
+        server.server_close()
+    assert not cache.exists() or os.listdir(cache) == []
+
+
 def test_amat_with_foreign_characters_is_refused():
     with pytest.raises(DataUnavailableError, match="characters"):
         mnist.parse_amat(b"0 1 0.5\n", "train")
@@ -122,6 +160,9 @@ def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path):
     with atomic_write(target) as f:
         f.write(b"whole")
     assert target.read_bytes() == b"whole" and os.listdir(tmp_path) == ["file.bin"]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any new file, not private
 
 
 # -- scikit-learn's digits --------------------------------------------------------------

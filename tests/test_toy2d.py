@@ -74,3 +74,8 @@ def test_swissroll_quadrature_has_converged():
 def test_unknown_name_lists_the_choices():
     with pytest.raises(ValueError, match="moons"):
         toy_density("banana")
+
+
+def test_integer_points_are_refused_not_rounded():
+    with pytest.raises(TypeError, match="float"):
+        toy_density("8gaussians").log_prob(torch.tensor([[2, 0], [1, 1]]))

@@ -2,6 +2,7 @@
 import math
 import os
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import TensorDataset
@@ -84,9 +85,33 @@ def test_checkpoint_round_trip(tmp_path):
         load_checkpoint(tmp_path / "missing.pt", fresh)
 
 
+def test_checkpoint_extras_load_back_or_are_refused_when_saved(tmp_path):
+    from dgmlib.models import MADEConfig
+    model = IndependentBernoulli((2,))
+    path = save_checkpoint(tmp_path / "m.pt", model, config=MADEConfig(hidden_sizes=(8,)),
+                           score=np.float64(1.5), curve=np.zeros(2), best=torch.ones(3))
+    extra = load_checkpoint(path, model)  # weights_only loading: no pickled objects inside
+    assert extra["config"]["hidden_sizes"] == (8,) and extra["score"] == 1.5 and extra["curve"] == [0.0, 0.0]
+    assert torch.equal(extra["best"], torch.ones(3))
+    with pytest.raises(TypeError, match="extra optimizer_class"):
+        save_checkpoint(tmp_path / "bad.pt", model, optimizer_class=torch.optim.Adam)
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_time_limit_stops_training_early_and_still_validates():
     x = toy_density("moons").sample(256, generator=torch.Generator().manual_seed(0))
     history = fit(GaussianMixture(dim=2), x, steps=10_000_000, time_limit=0.5, device="cpu",
                   progress=False, valid_data=x[:64], valid_every=10_000_000)
     assert 0 < len(history.train_loss) < 10_000_000 and history.seconds < 5
     assert history.valid_step == [history.step[-1]]
+
+
+def test_evaluation_restores_training_mode_after_an_error_and_refuses_empty_data():
+    model = IndependentBernoulli((4,)).train()
+    with pytest.raises(ValueError, match="expects a batch"):
+        nll(model, torch.zeros(3, 5))  # wrong shape
+    assert model.training
+    with pytest.raises(ValueError, match="empty"):
+        nll(model, torch.zeros(0, 4))
+    with pytest.raises(ValueError, match="valid_every"):
+        fit(model, torch.zeros(8, 4), steps=2, valid_data=torch.zeros(2, 4), valid_every=0, progress=False)

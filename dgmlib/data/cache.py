@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import tempfile
 import urllib.request
@@ -35,6 +36,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a shared cache must stay readable
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -42,10 +44,20 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def fetch(url: str, timeout: float = 60.0) -> bytes:
-    """Download ``url`` into memory. Raises ``OSError`` (e.g. ``URLError``) when offline."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.read()
+    """Download ``url`` into memory. Raises ``OSError`` (e.g. ``URLError``) when offline or
+    when the connection breaks off (a truncated transfer is not returned as data)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+    except http.client.HTTPException as error:  # e.g. IncompleteRead: not an OSError
+        raise ConnectionError(f"download of {url} broke off: {error!r}") from error
 
 
 __all__ = ["DataUnavailableError", "data_dir", "atomic_write", "fetch"]

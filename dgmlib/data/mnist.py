@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 
 import numpy as np
 import torch
@@ -37,7 +38,9 @@ def binarized_mnist(split: str = "train", *, root: str | os.PathLike | None = No
                     download: bool = True) -> Tensor:
     """Return one split as a float tensor of shape (N, 1, 28, 28) with values in {0, 1}.
 
-    ``split`` is "train" (50,000), "valid" (10,000) or "test" (10,000).
+    ``split`` is "train" (50,000), "valid" (10,000) or "test" (10,000). The test file is
+    sorted by digit (its first 1,000 images are zeros): for a subset of it, draw the
+    images at random rather than taking the first n.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
@@ -53,8 +56,12 @@ def load_arrays(root: str | os.PathLike | None = None, download: bool = True) ->
         _build_cache(folder, download)
     key = (str(path.resolve()), path.stat().st_mtime)
     if key not in _loaded:
-        with np.load(path) as archive:
-            arrays = {split: archive[split] for split in SPLITS if split in archive}
+        try:
+            with np.load(path) as archive:
+                arrays = {split: archive[split] for split in SPLITS if split in archive}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # truncated or not an .npz
+            raise DataUnavailableError(f"cache file {path} cannot be read ({error}); delete it and run "
+                                       "again to download it afresh, or copy a complete one there") from error
         for split in SPLITS:
             _verify(arrays.get(split), split, source=f"cache file {path}",
                     fix=f"delete {path} and run again to download it afresh")

@@ -48,6 +48,8 @@ class ToyDensity:
         """log p(x) in nats. x: (B, 2) -> (B,); -inf where the density is zero."""
         if x.dim() != 2 or x.shape[1] != 2:
             raise ValueError(f"expected points of shape (B, 2), got {tuple(x.shape)}")
+        if not x.is_floating_point():  # integer points would be rounded inside the formulas
+            raise TypeError(f"expected floating-point points, got {x.dtype}; use x.float()")
         return self._log_prob(x)
 
     def _sample(self, n: int, generator: torch.Generator | None) -> Tensor:

@@ -19,6 +19,7 @@ contract tests use only this interface.
 """
 from __future__ import annotations
 
+import numbers
 from typing import ClassVar, Literal, Sequence
 
 import torch
@@ -63,9 +64,9 @@ class GenerativeModel(nn.Module):
 
         ``options`` are family-specific (e.g. ``temperature`` for autoregressive models).
         """
-        if not isinstance(n, int) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise ValueError(f"sample(n) needs a positive integer n, got {n!r}")
-        return self._sample(n, **options)
+        return self._sample(int(n), **options)
 
     def loss(self, x: Tensor) -> Tensor:
         """Scalar training objective: mean negative log-likelihood over the batch."""
