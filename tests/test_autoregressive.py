@@ -10,14 +10,22 @@ from dgmlib.models import (FVSBN, MADE, NADE, GatedPixelCNN, GatedPixelCNNConfig
                            PixelCNNConfig, PixelTransformer, TransformerConfig)
 
 
-def tiny(name, shape):
-    """Tiny models over binary images of `shape`, with random (not initial) weights."""
+def tiny(name, shape, scale=0.5, order=None, made_seed=0):
+    """Tiny models over binary images of `shape`, with random (not initial) weights: N(0, scale^2) added.
+
+    `order` is the generation order of fvsbn_random_order and nade (random if None); `made_seed`
+    picks the masks, and so the orders, of made_orders.
+    """
+    def order_():
+        return torch.randperm(torch.Size(shape).numel()) if order is None else torch.as_tensor(order)
+
     builders = {
         "fvsbn": lambda: FVSBN(shape),
-        "fvsbn_random_order": lambda: FVSBN(shape, order=torch.randperm(torch.Size(shape).numel())),
-        "nade": lambda: NADE(shape, hidden=6, order=torch.randperm(torch.Size(shape).numel())),
+        "fvsbn_random_order": lambda: FVSBN(shape, order=order_()),
+        "nade": lambda: NADE(shape, hidden=6, order=order_()),
         "made": lambda: MADE(shape, MADEConfig(hidden_sizes=(12, 12))),
-        "made_orders": lambda: MADE(shape, MADEConfig(hidden_sizes=(12,), n_masks=3, resample_order=True)),
+        "made_orders": lambda: MADE(shape, MADEConfig(hidden_sizes=(12,), n_masks=3, resample_order=True,
+                                                      seed=made_seed)),
         "pixelcnn": lambda: PixelCNN(shape, PixelCNNConfig(channels=6, n_blocks=2, first_kernel=3)),
         "gated_pixelcnn": lambda: GatedPixelCNN(shape, GatedPixelCNNConfig(channels=6, n_layers=2, kernel=3,
                                                                              first_kernel=3)),
@@ -27,7 +35,7 @@ def tiny(name, shape):
     model = builders[name]().double()
     with torch.no_grad():
         for p in model.parameters():
-            p.add_(0.5 * torch.randn_like(p))
+            p.add_(scale * torch.randn_like(p))
     return model.eval()
 
 
@@ -65,21 +73,39 @@ def test_log_prob_sums_to_one_over_all_binary_images(name):
     assert abs(total.item()) < 1e-9
 
 
+# For the sampling test, the models with an order of their own generate far from raster order
+# (made_seed=3: orders 0123, 3021, 0321) with strong dependence on the earlier pixels; with a nearly
+# raster order and weak weights, a sampler that ignores the order passes. Here it is >= 0.06 away in
+# total variation, as is one that fills all pixels from one pass on zeros (>= 0.05 for every model).
+FAR_FROM_RASTER = {"fvsbn_random_order": dict(scale=1.0, order=[3, 2, 1, 0]),
+                   "nade": dict(scale=1.0, order=[3, 2, 1, 0]),
+                   "made_orders": dict(scale=1.0, made_seed=3)}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_sample_frequencies_match_log_prob(name):
-    model = tiny(name, (1, 2, 2)).float()
+    model = tiny(name, (1, 2, 2), **FAR_FROM_RASTER.get(name, {}))
     torch.manual_seed(1)
-    x = all_binary((1, 2, 2)).float()
-    p = model.log_prob(x).exp()
+    p = model.log_prob(all_binary((1, 2, 2))).exp()
     samples = model.sample(30_000)
-    index = (samples.flatten(1) * torch.tensor([8.0, 4.0, 2.0, 1.0])).sum(1).long()
-    freq = torch.bincount(index, minlength=16).float() / len(samples)
-    assert 0.5 * (freq - p).abs().sum() < 0.03  # sampling noise ~0.01
+    assert samples.dtype == torch.float64  # the model's dtype
+    index = (samples.flatten(1) * torch.tensor([8.0, 4.0, 2.0, 1.0], dtype=torch.float64)).sum(1).long()
+    freq = torch.bincount(index, minlength=16).double() / len(samples)
+    assert 0.5 * (freq - p).abs().sum() < 0.03  # sampling noise <= 0.01
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_samples_come_out_in_the_models_dtype(name, dtype):
+    model = tiny(name, (1, 2, 2)).to(dtype)
+    samples = model.sample(3)
+    assert samples.dtype == dtype and samples.shape == (3, 1, 2, 2)
+    assert model.log_prob(samples).dtype == dtype
 
 
 def test_low_temperature_sampling_is_greedy_decoding():
-    model = tiny("made", (1, 3, 3)).float()
-    x = torch.zeros(1, 9)
+    model = tiny("made", (1, 3, 3))
+    x = torch.zeros(1, 9, dtype=torch.float64)
     for i in model.order.tolist():  # greedy: the more likely value of each conditional
         x[0, i] = (model.conditional_logits(x)[0, i] > 0).float()
     samples = model.sample(20, temperature=1e-4)
@@ -96,6 +122,22 @@ def test_nade_matches_its_definition_computed_one_conditional_at_a_time():
         before = model.order[:k]
         h = torch.sigmoid(model.c + x[:, before] @ model.W[:, before].T)
         assert torch.allclose(fast[:, i], h @ model.V[i] + model.b[i])
+
+
+def test_nade_logit_does_not_move_by_one_rounding_when_its_own_pixel_flips():
+    # exact independence: summing the earlier pixels as cumsum - own term would round differently
+    # with and without x_i, so logit i would move by ~1e-7 in float32
+    torch.manual_seed(0)
+    model = NADE((1, 28, 28), hidden=16, order=torch.randperm(784))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_()
+    x = torch.randint(0, 2, (1, 784)).float().repeat(784, 1)
+    flipped = x.clone()
+    flipped.diagonal().copy_(1 - x.diagonal())  # row i: pixel i flipped
+    with torch.no_grad():  # same batch shape for both, so the same kernels and summation orders
+        moved = model.conditional_logits(x).diagonal() != model.conditional_logits(flipped).diagonal()
+    assert not moved.any(), f"{int(moved.sum())} of 784 logits change when their own pixel flips"
 
 
 def test_made_ensemble_is_the_mixture_of_its_masks():

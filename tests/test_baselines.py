@@ -41,6 +41,15 @@ def test_sample_frequencies_match_log_prob(cls):
     assert 0.5 * (freq - p).abs().sum() < 0.03
 
 
+@pytest.mark.parametrize("cls", [IndependentBernoulli, MarkovChainBernoulli])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_samples_come_out_in_the_models_dtype(cls, dtype):
+    model = cls((1, 2, 3)).to(dtype)
+    samples = model.sample(4)
+    assert samples.dtype == dtype and samples.shape == (4, 1, 2, 3)
+    assert model.log_prob(samples).dtype == dtype
+
+
 def test_markov_chain_counts_2d_minus_1_parameters():
     assert MarkovChainBernoulli((1, 28, 28)).num_free_parameters == 2 * 784 - 1
 

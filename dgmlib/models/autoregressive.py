@@ -41,6 +41,13 @@ class AutoregressiveModel(GenerativeModel):
             raise ValueError(f"order must be a permutation of 0..{self.num_dims - 1}")
         self.register_buffer("order", order.long())
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating dtype of the parameters, which samples come out in (float64 after ``.double()``)."""
+        for tensor in self.parameters():
+            return tensor.dtype
+        return torch.get_default_dtype()
+
     def conditional_logits(self, x: Tensor) -> Tensor:
         """x: (B, D) -> (B, D) logits of p(x_i = 1 | pixels before i in the order)."""
         raise NotImplementedError
@@ -57,7 +64,7 @@ class AutoregressiveModel(GenerativeModel):
         """
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
-        x = torch.zeros(n, self.num_dims, device=self.device)
+        x = torch.zeros(n, self.num_dims, device=self.device, dtype=self.dtype)
         for i in self.order.tolist():
             logits = self.conditional_logits(x)[:, i]
             x[:, i] = torch.bernoulli(torch.sigmoid(logits / temperature))
@@ -107,7 +114,9 @@ class NADE(AutoregressiveModel):
     def conditional_logits(self, x: Tensor) -> Tensor:
         x_o = x[:, self.order]  # (B, D) in generation order
         contributions = x_o.unsqueeze(-1) * self.W[:, self.order].T  # (B, D, H): W[:, o_k] x_{o_k}
-        before = torch.cumsum(contributions, dim=1) - contributions  # sum over k' < k only
+        # sum over k' < k only: the inclusive cumsum shifted by one, not cumsum - contributions,
+        # whose rounding would let x_{o_k} leak into its own logit
+        before = F.pad(torch.cumsum(contributions, dim=1)[:, :-1], (0, 0, 1, 0))
         h = torch.sigmoid(self.c + before)  # (B, D, H)
         logits_o = (h * self.V[self.order]).sum(-1) + self.b[self.order]  # (B, D)
         return logits_o[:, _ranks(self.order)]  # back to pixel positions
