@@ -1,18 +1,19 @@
 """Latent-variable models: KL, ELBO and IWAE bounds against exact answers (PPCA, a 1-D-latent VAE
-integrated by quadrature), importance-sampled likelihoods, and the two gradient estimators."""
+integrated by quadrature), importance-sampled likelihoods, the two gradient estimators, and the
+samplers checked against the densities they claim to draw from."""
 import itertools
 import math
 
 import numpy as np
 import pytest
 import torch
-from scipy.stats import multivariate_normal
+from scipy.stats import chi2, multivariate_normal
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
 from dgmlib.data import digits
 from dgmlib.estimators import reparameterized_gradients, score_function_gradients
 from dgmlib.evaluate import mean_loss
-from dgmlib.models import PPCA, VAE, VAEConfig
+from dgmlib.models import GaussianMixture, PPCA, VAE, VAEConfig, VQVAE, VQVAEConfig
 from dgmlib.models.vae import diagonal_gaussian_log_prob, gaussian_kl, iwae_bound
 from dgmlib.train import fit
 
@@ -80,6 +81,31 @@ def test_iwae_bounds_increase_with_k_towards_the_exact_value(ppca):
     assert log_p - bounds[0] > 0.3  # the ELBO of this q is far off
 
 
+def test_ppca_samples_have_mean_mu_and_covariance_wwt_plus_sigma2():
+    torch.manual_seed(0)
+    model = PPCA(dim=4, latent_dim=2, noise_std=0.6).double()  # sigma != sigma2, so swapping them shows
+    with torch.no_grad():
+        model.mu.copy_(torch.randn(4, dtype=torch.float64))
+    mu = model.mu.detach()
+    cov = (model.W @ model.W.T + model.sigma2 * torch.eye(4, dtype=torch.float64)).detach()
+    n = 200_000
+    x = model.sample(n)
+    mean = x.mean(0)
+    sample_cov = (x - mean).T @ (x - mean) / n
+    # standard errors of Gaussian sample moments: Var(mean_i) = C_ii / n, Var(S_ij) = (C_ii C_jj + C_ij^2) / n
+    se_mean = (cov.diagonal() / n).sqrt()
+    se_cov = ((cov.diagonal()[:, None] * cov.diagonal()[None, :] + cov ** 2) / n).sqrt()
+    z_mean = ((mean - mu) / se_mean).abs().max().item()
+    z_cov = ((sample_cov - cov) / se_cov).abs().max().item()
+    assert z_mean < 5 and z_cov < 5, (z_mean, z_cov)  # sigma2 as the noise std: z_cov ~90, N(0, 4) prior ~850
+
+
+def test_ppca_refuses_a_latent_dimension_without_noise_directions_left():
+    for latent_dim in (0, 3, 4):  # fit_ml estimates sigma2 from the dim - latent_dim smallest eigenvalues
+        with pytest.raises(ValueError, match="latent_dim"):
+            PPCA(dim=3, latent_dim=latent_dim)
+
+
 def test_ppca_closed_form_ml_is_a_stationary_point():
     torch.manual_seed(2)
     data = PPCA(dim=6, latent_dim=2, noise_std=0.5).double().sample(2000)
@@ -111,6 +137,22 @@ def tiny_vae():
 def test_the_quadrature_reference_is_a_distribution(tiny_vae):
     _, _, exact = tiny_vae
     assert abs(torch.logsumexp(exact, 0).item()) < 1e-6
+
+
+def test_vae_samples_follow_the_quadrature_probabilities(tiny_vae):
+    model, _, exact = tiny_vae  # a float64 model: sampling has to follow its dtype
+    p = exact.exp()
+    n = 200_000
+    torch.manual_seed(5)
+    x = model.sample(n)
+    assert x.dtype == torch.float64
+    index = (x * torch.tensor([8.0, 4.0, 2.0, 1.0], dtype=x.dtype)).sum(1).long()  # itertools.product order
+    freq = torch.bincount(index, minlength=16).double() / n
+    tv = 0.5 * (freq - p).abs().sum().item()
+    # E[TV] <= 0.5 sum_k sqrt(p_k (1 - p_k) / n), and TV exceeds its mean by t with probability
+    # <= exp(-2 n t^2) (McDiarmid): t for 1e-6. Threshold ~0.0096, TV ~0.003; a N(0, 4) prior gives 0.146
+    threshold = 0.5 * (p * (1 - p) / n).sqrt().sum().item() + math.sqrt(math.log(1e6) / (2 * n))
+    assert tv < threshold, (tv, threshold)
 
 
 def test_vae_bounds_and_estimate_against_the_exact_likelihood(tiny_vae):
@@ -159,6 +201,14 @@ def test_vae_and_iwae_train_on_digits():
         assert mean_loss(model, x) < before - 10  # from ~45 nats to ~25
 
 
+def test_double_models_sample_float64():
+    for model in (VAE((4,), VAEConfig(latent_dim=2, hidden=8)),
+                  VAE((1, 8, 8), VAEConfig(latent_dim=2, hidden=8, architecture="conv")),
+                  VQVAE((1, 8, 8), VQVAEConfig(n_codes=6, code_dim=3, hidden=8))):
+        for mean in (False, True):
+            assert model.double().sample(3, mean=mean).dtype == torch.float64
+
+
 def test_bad_vae_configurations_are_refused():
     with pytest.raises(ValueError, match="beta"):
         VAE((4,), VAEConfig(k=5, beta=4.0))
@@ -180,7 +230,6 @@ def test_reparameterised_and_score_function_gradients_agree_in_expectation():
 
 # -- VQ-VAE --------------------------------------------------------------------------------------
 def _vqvae():
-    from dgmlib.models import VQVAE, VQVAEConfig
     torch.manual_seed(0)
     return VQVAE((1, 8, 8), VQVAEConfig(n_codes=6, code_dim=3, hidden=8))
 
@@ -214,9 +263,42 @@ def test_vqvae_log_prob_is_the_uniform_prior_elbo():
     assert model.log_prob_kind == "lower_bound"
 
 
+def test_vqvae_samples_decode_uniform_codes():
+    # The sampler's law is (1/6^4) sum over the 6^4 = 1296 code grids of Bernoulli(sigmoid(decode(grid))):
+    # enumerate the grids, find the grid behind each sample(mean=True) image, test the grid counts for
+    # uniformity, and test the pixel means of sample() against the mixture's.
+    model = _vqvae().double()  # float64: grids are told apart by exact distances, not float32 cdist rounding
+    with torch.no_grad():
+        model.codebook.weight.normal_()  # the initial codes are within 1/6 of 0 and decode almost alike
+        grids = torch.tensor(list(itertools.product(range(6), repeat=4))).view(-1, 2, 2)
+        table = torch.sigmoid(model.decode(grids)).flatten(1)  # (1296, 64)
+    exact = "donot_use_mm_for_euclid_dist"
+    gaps = torch.cdist(table, table, compute_mode=exact) + torch.eye(len(table))
+    assert gaps.min() > 1e-3  # every grid decodes to its own image
+    n = 30_000
+    torch.manual_seed(6)
+    distance, grid = torch.cdist(model.sample(n, mean=True).flatten(1), table, compute_mode=exact).min(1)
+    assert distance.max() < 1e-9
+    counts = torch.bincount(grid, minlength=1296).double()
+    statistic = ((counts - n / 1296) ** 2 / (n / 1296)).sum().item()
+    # chi2 ~1240 (p ~0.9) here; one code left out gives ~3e4, code 0 twice as likely ~1.6e4 (p = 0)
+    assert chi2.sf(statistic, 1295) > 1e-6, statistic
+    x = model.sample(n).flatten(1)
+    assert ((x == 0) | (x == 1)).all()
+    p = table.mean(0)
+    z = ((x.mean(0) - p) / (p * (1 - p) / n).sqrt()).abs().max().item()
+    assert z < 5, z  # thresholding the probabilities at 0.5 instead of drawing: z ~170
+
+
 def test_vqvae_trains_on_digits():
     model = _vqvae()
     x, _ = digits("train", binarize=True)
     before = mean_loss(model, x)
     fit(model, x, steps=300, lr=3e-3, device="cpu", progress=False, seed=0)
     assert mean_loss(model, x) < before - 10
+
+
+# -- Gaussian mixture EM -------------------------------------------------------------------------
+def test_em_refuses_fewer_points_than_components():
+    with pytest.raises(ValueError, match="at least n_components = 5 points, got 3"):
+        GaussianMixture(dim=2, n_components=5).fit_em(torch.randn(3, 2))

@@ -41,13 +41,6 @@ class AutoregressiveModel(GenerativeModel):
             raise ValueError(f"order must be a permutation of 0..{self.num_dims - 1}")
         self.register_buffer("order", order.long())
 
-    @property
-    def dtype(self) -> torch.dtype:
-        """Floating dtype of the parameters, which samples come out in (float64 after ``.double()``)."""
-        for tensor in self.parameters():
-            return tensor.dtype
-        return torch.get_default_dtype()
-
     def conditional_logits(self, x: Tensor) -> Tensor:
         """x: (B, D) -> (B, D) logits of p(x_i = 1 | pixels before i in the order)."""
         raise NotImplementedError

@@ -53,6 +53,13 @@ class GenerativeModel(nn.Module):
             return tensor.device
         return torch.device("cpu")
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating dtype of the parameters, which samples come out in (float64 after ``.double()``)."""
+        for tensor in self.parameters():
+            return tensor.dtype
+        return torch.get_default_dtype()
+
     def log_prob(self, x: Tensor) -> Tensor:
         """Per-example log p(x) in nats. x: (B, *event_shape) -> (B,)."""
         self.check_input(x)

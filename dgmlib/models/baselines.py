@@ -94,7 +94,7 @@ class MarkovChainBernoulli(GenerativeModel):
         return bernoulli_log_prob(logits, x_flat).sum(1)
 
     def _sample(self, n: int) -> Tensor:
-        x = torch.zeros(n, self.num_dims, device=self.device, dtype=self.logits.dtype)
+        x = torch.zeros(n, self.num_dims, device=self.device, dtype=self.dtype)
         previous = torch.zeros(n, dtype=torch.long, device=self.device)
         for i in range(self.num_dims):  # ancestral sampling, one pixel at a time
             x[:, i] = torch.bernoulli(torch.sigmoid(self.logits[i, previous]))

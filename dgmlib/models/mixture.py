@@ -98,6 +98,11 @@ class GaussianMixture(GenerativeModel):
     def fit_em(self, x: Tensor, n_iter: int = 100, tol: float = 1e-6, init_from_data: bool = True,
                generator: torch.Generator | None = None) -> list[float]:
         """Run EM until the mean log-likelihood improves by less than ``tol``; returns its history."""
+        self.check_input(x)
+        if len(x) < self.n_components:
+            # the initialisation needs K distinct points, and with N < K some component has no data to fit
+            raise ValueError(f"fit_em needs at least n_components = {self.n_components} points, got {len(x)}; "
+                             "use fewer components or more data")
         if init_from_data:  # means at K distinct data points: a standard, cheap initialisation
             index = torch.randperm(len(x), generator=generator)[: self.n_components]
             self.means.copy_(x[index.to(x.device)])

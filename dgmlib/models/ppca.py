@@ -25,6 +25,9 @@ class PPCA(GenerativeModel):
     """Linear-Gaussian latent model with exact ``log_prob``.  x: (B, dim), z: (B, latent_dim)."""
 
     def __init__(self, dim: int, latent_dim: int, noise_std: float = 1.0):
+        if not 1 <= latent_dim < dim:
+            # with latent_dim >= dim there are no discarded eigenvalues to estimate sigma^2 from (fit_ml gives NaN)
+            raise ValueError(f"PPCA needs 1 <= latent_dim < dim, got latent_dim={latent_dim} with dim={dim}")
         super().__init__((dim,))
         self.latent_dim = latent_dim
         self.W = nn.Parameter(torch.randn(dim, latent_dim) / math.sqrt(latent_dim))

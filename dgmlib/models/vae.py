@@ -168,7 +168,7 @@ class VAE(GenerativeModel):
 
     def _sample(self, n: int, mean: bool = False) -> Tensor:
         """z ~ p(z), then x ~ p(x | z); ``mean=True`` returns the Bernoulli means instead (for pictures)."""
-        z = torch.randn(n, self.config.latent_dim, device=self.device)
+        z = torch.randn(n, self.config.latent_dim, dtype=self.dtype, device=self.device)
         probs = torch.sigmoid(self.decode(z))
         return probs if mean else torch.bernoulli(probs)
 

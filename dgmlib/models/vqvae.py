@@ -100,6 +100,10 @@ class VQVAE(GenerativeModel):
         return self._reconstruction_log_lik(x, logits) - self.n_latents * math.log(self.config.n_codes)
 
     def _sample(self, n: int, mean: bool = False) -> Tensor:
+        """Codes uniformly from the prior (n, h, w), then x ~ p(x | codes); ``mean=True``: the Bernoulli means.
+
+        The indices are integers; the codebook lookup gives the images the model's dtype.
+        """
         indices = torch.randint(0, self.config.n_codes, (n, *self.latent_shape), device=self.device)
         probs = torch.sigmoid(self.decode(indices))
         return probs if mean else torch.bernoulli(probs)
