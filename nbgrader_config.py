@@ -26,6 +26,12 @@ c.CourseDirectory.release_directory = "assignments"
 # hidden tests and outputs are removed (nbgrader's default GenerateAssignment pipeline).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
+# Collection (`nbgrader zip_collect HW`) of the files, or zips of files, that a learning platform
+# lets you download into downloaded/HW/archive/, named <student_id>_<notebook>.ipynb, e.g.
+# alice_hw0_probability.ipynb. nbgrader matches this expression against the whole path; for another
+# naming scheme change it (it must name the groups student_id and file_id; student ids here hold no "_").
+c.FileNameCollectorPlugin.named_regexp = r".*[/\\](?P<student_id>[^/\\_]+)_(?P<file_id>[^/\\]+)$"
+
 # Execution during autograde/validate. The timeout is per cell (nbgrader's default is 30 s);
 # later weeks train small models inside graded cells, in quick mode (DGM_QUICK=1) on a CPU.
 c.Execute.timeout = 600

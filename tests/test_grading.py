@@ -4,8 +4,9 @@ For each assignment a temporary copy of the course (nbgrader_config.py, solution
 is graded once, in a module-scoped fixture:
 
     generate_assignment -> the committed release must be reproduced byte for byte;
-    submitted/: the reference solution, the untouched release, and the plausible wrong answers of
-        tests/grading_mutants.py (several mutants per student, one per solution cell);
+    zip_collect of a zip of <student>_<notebook>.ipynb files: the reference solution, the untouched
+        release, and the plausible wrong answers of tests/grading_mutants.py (several mutants per
+        student, one per solution cell);
     autograde -> generate_feedback -> export.
 
 The tests then read the scores from the gradebook and check the files nbgrader wrote.
@@ -132,9 +133,18 @@ class Graded:
 
 
 def _submit(course: Path, hw: str, student: str, name: str, nb: nbformat.NotebookNode) -> None:
-    folder = course / "submitted" / student / hw
-    folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, folder / f"{name}.ipynb")
+    """Hand in as a learning platform's download would: <student>_<notebook>.ipynb, zipped below."""
+    folder = course / "lms-download"
+    folder.mkdir(exist_ok=True)
+    nbformat.write(nb, folder / f"{student}_{name}.ipynb")
+
+
+def _collect(course: Path, hw: str) -> None:
+    """The README's step 2: a zip of the downloads in downloaded/HW/archive/, then zip_collect."""
+    archive = course / "downloaded" / hw / "archive"
+    archive.mkdir(parents=True)
+    shutil.make_archive(str(archive / "submissions"), "zip", course / "lms-download")
+    _nbgrader(course, "zip_collect", hw)
 
 
 def _filled_release(release: nbformat.NotebookNode, master: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -182,8 +192,9 @@ def graded(request, tmp_path_factory) -> Graded:
 
     # release, with the gradebook (autograde needs the assignment's cells there)
     start = time.perf_counter()
-    _nbgrader(course, "generate_assignment", hw, "--force",
-              f"--CourseDirectory.release_directory={course / 'regenerated'}")
+    # the README's release command, over the committed release as in a fresh checkout: it must
+    # rewrite it unchanged and record the assignment in the gradebook, which autograde needs
+    _nbgrader(course, "generate_assignment", hw, "--force")
     timings["generate_assignment"] = time.perf_counter() - start
 
     release_path = ROOT / "assignments" / hw / f"{name}.ipynb"
@@ -198,6 +209,7 @@ def graded(request, tmp_path_factory) -> Graded:
     else:  # reported by test_release_is_reproduced; grade the master so the rest still runs
         _submit(course, hw, SOLUTION_STUDENT, name, master)
 
+    _collect(course, hw)
     start = time.perf_counter()
     _nbgrader(course, "autograde", hw)
     timings["autograde"] = time.perf_counter() - start
@@ -227,7 +239,7 @@ def test_there_are_assignments():
 def test_release_is_reproduced(graded: Graded):
     """assignments/HW is exactly what generate_assignment makes of solutions/HW (no drift)."""
     committed = ROOT / "assignments" / graded.hw
-    regenerated = graded.course / "regenerated" / graded.hw
+    regenerated = graded.course / "assignments" / graded.hw
     assert committed.is_dir(), f"assignments/{graded.hw} is missing: run nbgrader generate_assignment {graded.hw}"
     files = lambda d: sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())  # noqa: E731
     assert files(committed) == files(regenerated)
