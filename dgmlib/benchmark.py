@@ -61,8 +61,10 @@ def command_line(argv: list[str] | None, table: dict[str, Entry], description: s
 
     device = get_device(args.device)
     n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=quick_eval)
+    test = binarized_mnist("test")  # sorted by digit: a subset must be drawn at random
+    x_test = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n_eval]]
     setup = Setup(names, args.minutes, device, binarized_mnist("train")[:n_train],
-                  binarized_mnist("valid")[:n_eval].to(device), binarized_mnist("test")[:n_eval].to(device))
+                  binarized_mnist("valid")[:n_eval].to(device), x_test.to(device))
     mode = f"quick (DGM_QUICK=1: {quick_note})" if is_quick() else "full"
     print(f"binarized MNIST, {mode}; device {device}; {len(setup.x_train)} train / {len(setup.x_test)} test images")
     return setup

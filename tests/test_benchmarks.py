@@ -44,3 +44,12 @@ def test_vae_benchmark_reports_nll_below_the_negative_elbo(capsys):
         # the importance-sampled NLL (K = 50 here) is below the negative ELBO up to sampling noise
         assert r["test_nll"] < r["-ELBO"] + 0.5
     assert "86.76" in out and "84.78" in out and "-ELBO" in out
+
+
+def test_quick_test_subset_is_drawn_at_random(capsys):
+    """The test file is sorted by digit: its first 500 images are zeros and ones (mean ink 0.158, not 0.1325)."""
+    from dgmlib.benchmark import command_line
+    table = load("autoregressive").entries()
+    setup = command_line(["--device", "cpu"], table, "", quick_minutes=1.0, quick_eval=500, quick_note="")
+    assert len(setup.x_test) == 500
+    assert setup.x_test.mean().item() == pytest.approx(0.132512, abs=0.01)
