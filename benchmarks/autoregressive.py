@@ -8,7 +8,8 @@ Each model trains with ``dgmlib.train.fit`` for at most ``--minutes`` (15 by
 default) or its step budget, whichever comes first; the parameters with the
 best validation NLL (checked periodically) are kept, then evaluated once on the
 10,000 test images. Prints one table: test NLL in nats and bits/dim, the
-published figure, training time, steps and device.
+published figure, training time, steps and device. The MADEs have direct
+input-to-output connections (``MADEConfig(direct=True)``), worth about 10 nats here.
 """
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ def entries() -> dict[str, Entry]:
     conv_batch = setting(64, quick=32)
     return {
         "nade": Entry(lambda: NADE(SHAPE, hidden=hidden), 88.86, "Uria et al. 2016", steps),
-        "made": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden,))), 88.40,
+        "made": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden,), direct=True)), 88.40,
                       "Germain et al. 2015, 1 mask", steps),
-        "made_ensemble": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden, hidden),
+        "made_ensemble": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden, hidden), direct=True,
                                                               n_masks=setting(32, quick=4), resample_order=True)),
                                86.64, "Germain et al. 2015, 32 masks", steps),
         "pixelcnn": Entry(lambda: PixelCNN(SHAPE, PixelCNNConfig(channels=channels, n_blocks=depth)), 81.30,

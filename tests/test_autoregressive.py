@@ -14,7 +14,7 @@ def tiny(name, shape, scale=0.5, order=None, made_seed=0):
     """Tiny models over binary images of `shape`, with random (not initial) weights: N(0, scale^2) added.
 
     `order` is the generation order of fvsbn_random_order and nade (random if None); `made_seed`
-    picks the masks, and so the orders, of made_orders.
+    picks the masks, and so the orders, of made_orders and made_direct.
     """
     def order_():
         return torch.randperm(torch.Size(shape).numel()) if order is None else torch.as_tensor(order)
@@ -26,6 +26,8 @@ def tiny(name, shape, scale=0.5, order=None, made_seed=0):
         "made": lambda: MADE(shape, MADEConfig(hidden_sizes=(12, 12))),
         "made_orders": lambda: MADE(shape, MADEConfig(hidden_sizes=(12,), n_masks=3, resample_order=True,
                                                       seed=made_seed)),
+        "made_direct": lambda: MADE(shape, MADEConfig(hidden_sizes=(12,), n_masks=3, resample_order=True,
+                                                      direct=True, seed=made_seed)),
         "pixelcnn": lambda: PixelCNN(shape, PixelCNNConfig(channels=6, n_blocks=2, first_kernel=3)),
         "gated_pixelcnn": lambda: GatedPixelCNN(shape, GatedPixelCNNConfig(channels=6, n_layers=2, kernel=3,
                                                                              first_kernel=3)),
@@ -39,8 +41,8 @@ def tiny(name, shape, scale=0.5, order=None, made_seed=0):
     return model.eval()
 
 
-NAMES = ["fvsbn", "fvsbn_random_order", "nade", "made", "made_orders", "pixelcnn", "gated_pixelcnn",
-         "transformer"]
+NAMES = ["fvsbn", "fvsbn_random_order", "nade", "made", "made_orders", "made_direct", "pixelcnn",
+         "gated_pixelcnn", "transformer"]
 
 
 def masks_of(model):
@@ -79,7 +81,8 @@ def test_log_prob_sums_to_one_over_all_binary_images(name):
 # total variation, as is one that fills all pixels from one pass on zeros (>= 0.05 for every model).
 FAR_FROM_RASTER = {"fvsbn_random_order": dict(scale=1.0, order=[3, 2, 1, 0]),
                    "nade": dict(scale=1.0, order=[3, 2, 1, 0]),
-                   "made_orders": dict(scale=1.0, made_seed=3)}
+                   "made_orders": dict(scale=1.0, made_seed=3),
+                   "made_direct": dict(scale=1.0, made_seed=3)}
 
 
 @pytest.mark.parametrize("name", NAMES)
