@@ -8,10 +8,9 @@ history of losses.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -159,8 +158,8 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module,
 
 def _plain(value, name: str):
     """``value`` as plain Python values and tensors, which load without unpickling code."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _plain(dataclasses.asdict(value), name)
+    if is_dataclass(value) and not isinstance(value, type):  # a config, a History
+        return _plain(asdict(value), name)
     if isinstance(value, (np.ndarray, np.generic)):
         return value.tolist()
     if isinstance(value, dict):
