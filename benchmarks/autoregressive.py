@@ -9,7 +9,8 @@ default) or its step budget, whichever comes first; the parameters with the
 best validation NLL (checked periodically) are kept, then evaluated once on the
 10,000 test images. Prints one table: test NLL in nats and bits/dim, the
 published figure, training time, steps and device. The MADEs have direct
-input-to-output connections (``MADEConfig(direct=True)``), worth about 10 nats here.
+input-to-output connections (``MADEConfig(direct=True)``), worth about 10 nats here;
+the single-mask MADE has one hidden layer of 8000 units (with 500 it stops near 91 nats).
 """
 from __future__ import annotations
 
@@ -24,14 +25,17 @@ SHAPE = (1, 28, 28)
 def entries() -> dict[str, Entry]:
     """Full-size configurations; quick mode shrinks the models and the step budgets."""
     hidden = setting(500, quick=64)
+    # The paper's 88.40 is a wide single layer (500 units give about 94.5 there, 91.4 here with
+    # direct connections); 8000 units overfit within a few epochs at lr 1e-3, hence 3e-4.
+    made_hidden = setting(8000, quick=64)
     channels = setting(64, quick=16)
     depth = setting(12, quick=2)
     steps = setting(60_000, quick=120)
     conv_batch = setting(64, quick=32)
     return {
         "nade": Entry(lambda: NADE(SHAPE, hidden=hidden), 88.86, "Uria et al. 2016", steps),
-        "made": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden,), direct=True)), 88.40,
-                      "Germain et al. 2015, 1 mask", steps),
+        "made": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(made_hidden,), direct=True)), 88.40,
+                      "Germain et al. 2015, 1 mask", steps, lr=setting(3e-4, quick=1e-3)),
         "made_ensemble": Entry(lambda: MADE(SHAPE, MADEConfig(hidden_sizes=(hidden, hidden), direct=True,
                                                               n_masks=setting(32, quick=4), resample_order=True)),
                                86.64, "Germain et al. 2015, 32 masks", steps),
