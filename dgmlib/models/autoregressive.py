@@ -148,7 +148,7 @@ def made_masks(input_degrees: np.ndarray, hidden_sizes: Sequence[int],
 
 @dataclass
 class MADEConfig:
-    hidden_sizes: tuple[int, ...] = (500,)  # one hidden layer of 500 units, as in the paper's MNIST runs
+    hidden_sizes: tuple[int, ...] = (500,)  # one hidden layer of 500 units, as in the paper's Figure 2 (MNIST)
     n_masks: int = 1  # number of order/connectivity masks cycled during training
     resample_order: bool = False  # True: each mask has its own random order (order-agnostic training)
     ensemble: bool = True  # at test time average p(x) over all masks (a mixture: still exact)
