@@ -2,16 +2,18 @@
 
 The notebooks keep the idea of each lecture; dgmlib holds the machinery:
 
-* :mod:`dgmlib.models`: reference implementations behind one interface
-  (``log_prob``, ``sample``, ``loss``; see :mod:`dgmlib.models.base`).
+* :mod:`dgmlib.models`: reference implementations behind one contract (``log_prob``,
+  ``sample``, ``loss``, ``train_step``; see :mod:`dgmlib.models.base`), one folder per family.
+* :mod:`dgmlib.nn`: masked layers, attention, shared numerics.
 * :mod:`dgmlib.data`: binarized MNIST, sklearn's digits, 2-D toy densities.
-* :mod:`dgmlib.train`: ``fit`` (one training loop for all models), checkpoints.
-* :mod:`dgmlib.evaluate`: NLL and bits per dimension.
-* :mod:`dgmlib.plot`: image grids, 2-D densities, training curves.
+* :mod:`dgmlib.train`: ``fit`` (one training loop for every family), checkpoints.
+* :mod:`dgmlib.metrics`: NLL with its interval, bits per dimension.
+* :mod:`dgmlib.viz`: image grids, 2-D densities, training curves, each week's lecture figures.
+* :mod:`dgmlib.testing`: property checks (autoregressive, normalised, invertible, log-det).
 * :func:`get_device`, :func:`seed_everything`, and quick mode (:func:`setting`).
 """
 from .device import get_device, seed_everything
 from .quick import is_quick, setting
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["get_device", "seed_everything", "is_quick", "setting", "__version__"]

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .data import binarized_mnist
 from .device import get_device
-from .evaluate import bits_per_dim, log_likelihood, nll
+from .metrics.likelihood import bits_per_dim, log_likelihood, nll
 from .models.base import GenerativeModel
 from .quick import is_quick, setting
 from .train import fit
@@ -74,7 +74,7 @@ def train_with_early_stopping(model: GenerativeModel, x_train: Tensor, x_valid: 
                               seconds: float, device, valid_nll: Callable | None = None) -> tuple[int, float]:
     """Train in rounds of ``fit`` within ``seconds``, keeping the parameters with the best validation NLL.
 
-    ``valid_nll(model, x)`` defaults to :func:`dgmlib.evaluate.nll`; pass a cheaper
+    ``valid_nll(model, x)`` defaults to :func:`dgmlib.metrics.nll`; pass a cheaper
     proxy (e.g. a small-K estimate) for models whose ``log_prob`` is expensive.
     Returns (steps taken, seconds spent).
     """

@@ -35,6 +35,19 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
+def module_device(module: torch.nn.Module) -> torch.device:
+    """Where a module lives: ``module.device`` for a dgmlib model, else its first parameter's or buffer's
+    device; the CPU for a module with neither."""
+    device = getattr(module, "device", None)
+    if isinstance(device, torch.device):
+        return device
+    for tensor in module.parameters():
+        return tensor.device
+    for tensor in module.buffers():
+        return tensor.device
+    return torch.device("cpu")
+
+
 def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and PyTorch (all devices); return a CPU generator with that seed."""
     random.seed(seed)

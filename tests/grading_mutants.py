@@ -114,7 +114,7 @@ MUTANTS: dict[str, list[Mutant]] = {
         _m("centre column taken from kh (square kernels only)", "causal_conv_mask",
            ": kw // 2 + (mask_type", ": kh // 2 + (mask_type", "test_causal_conv_mask"),
         _m("calls dgmlib's causal_mask", "causal_conv_mask", "    return mask",
-           "    from dgmlib.models.pixelcnn import causal_mask\n    return causal_mask((kh, kw), mask_type)",
+           "    from dgmlib.nn import causal_mask\n    return causal_mask((kh, kw), mask_type)",
            "test_causal_conv_mask"),
         # Part 3: Bernoulli NLL from logits
         _m("mean over the pixels", "bernoulli_nll", "per_pixel.flatten(1).sum(1)", "per_pixel.flatten(1).mean(1)",
@@ -138,7 +138,7 @@ MUTANTS: dict[str, list[Mutant]] = {
         _m("multiplied by ln 2", "bits_per_dim", "nll_nats / (num_dims * math.log(2))",
            "nll_nats * math.log(2) / num_dims", "test_bits_per_dim"),
         _m("calls dgmlib's bits_per_dim", "bits_per_dim", "return nll_nats / (num_dims * math.log(2))",
-           "from dgmlib.evaluate import bits_per_dim as reference\n    return reference(nll_nats, num_dims)",
+           "from dgmlib.metrics import bits_per_dim as reference\n    return reference(nll_nats, num_dims)",
            "test_bits_per_dim"),
         # Part 5: ancestral sampling
         _m("every pixel in one pass from zeros", "sample_autoregressive",
@@ -206,7 +206,7 @@ MUTANTS: dict[str, list[Mutant]] = {
         _m("reversed direction, KL(prior || q)", "gaussian_kl", "kl = 0.5 * (mu ** 2 + logvar.exp() - logvar - 1)",
            "kl = 0.5 * (logvar + (1 + mu ** 2) / logvar.exp() - 1)", "test_gaussian_kl"),
         _m("calls dgmlib's gaussian_kl", "gaussian_kl", "    return kl.sum(dim=-1)",
-           "    from dgmlib.models.vae import gaussian_kl as reference\n    return reference(mu, logvar)",
+           "    from dgmlib.nn import gaussian_kl as reference\n    return reference(mu, logvar)",
            "test_gaussian_kl"),
         # Part 3: the ELBO
         _m("mean over the pixels", "elbo", ".flatten(1).sum(1)", ".flatten(1).mean(1)", "test_elbo"),

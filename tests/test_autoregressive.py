@@ -1,13 +1,12 @@
 """Autoregressive models: the autoregressive property through Jacobians, normalisation by
 enumeration, sample frequencies, and PixelCNN's blind spot versus the gated variant."""
-import itertools
-
 import pytest
 import torch
 from torch.autograd.functional import jacobian
 
 from dgmlib.models import (FVSBN, MADE, NADE, GatedPixelCNN, GatedPixelCNNConfig, MADEConfig, PixelCNN,
                            PixelCNNConfig, PixelTransformer, TransformerConfig)
+from dgmlib.testing import check_autoregressive, check_normalized, enumerate_binary
 
 
 def tiny(name, shape, scale=0.5, order=None, made_seed=0):
@@ -55,34 +54,42 @@ def test_logit_i_depends_only_on_earlier_pixels(name):
     for k in masks_of(model):
         if k is not None:
             model.use_mask(k)
-        x = torch.rand(1, 16, dtype=torch.float64)  # continuous inputs: the networks are smooth in x
-        J = jacobian(lambda v: model.conditional_logits(v)[0], x)[:, 0, :]  # J[i, j] = d logit_i / d x_j
+        seen = check_autoregressive(model)  # continuous inputs: the networks are smooth in x
         rank = torch.argsort(model.order)
-        later = rank[None, :] >= rank[:, None]  # j not before i in the order (j == i included)
-        assert J[later].abs().max() == 0, "a logit depends on its own or a later pixel"
-        assert (J[~later] != 0).float().mean() > 0.5, "the model should use most earlier pixels"
+        earlier = rank[None, :] < rank[:, None]
+        assert seen[earlier].float().mean() > 0.5, "the model should use most earlier pixels"
+
+
+def test_the_autoregressive_check_catches_a_mask_that_lets_the_future_in():
+    model = tiny("made", (1, 4, 4))
+    model.layers[-1].mask = torch.ones_like(model.layers[-1].mask)
+    with pytest.raises(AssertionError, match="not autoregressive"):
+        check_autoregressive(model)
+    # and a Jacobian computed independently agrees with the check on the correct model
+    good = tiny("made", (1, 4, 4))
+    x = torch.rand(1, 16, dtype=torch.float64)
+    J = jacobian(lambda v: good.conditional_logits(v)[0], x)[:, 0, :]
+    assert torch.equal(J != 0, check_autoregressive(good, inputs=x))
 
 
 def all_binary(shape):
-    d = torch.Size(shape).numel()
-    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=d)), dtype=torch.float64).view(-1, *shape)
+    return enumerate_binary(shape, torch.float64)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_log_prob_sums_to_one_over_all_binary_images(name):
     model = tiny(name, (1, 3, 3))
-    total = torch.logsumexp(model.log_prob(all_binary((1, 3, 3))), 0)  # 512 images
-    assert abs(total.item()) < 1e-9
+    assert abs(check_normalized(model, atol=1e-9)) < 1e-9  # 512 images
 
 
 # For the sampling test, the models with an order of their own generate far from raster order
-# (made_seed=3: orders 0123, 3021, 0321) with strong dependence on the earlier pixels; with a nearly
+# (made_seed=2: orders 0123, 3201, 2130) with strong dependence on the earlier pixels; with a nearly
 # raster order and weak weights, a sampler that ignores the order passes. Here it is >= 0.06 away in
 # total variation, as is one that fills all pixels from one pass on zeros (>= 0.05 for every model).
 FAR_FROM_RASTER = {"fvsbn_random_order": dict(scale=1.0, order=[3, 2, 1, 0]),
                    "nade": dict(scale=1.0, order=[3, 2, 1, 0]),
-                   "made_orders": dict(scale=1.0, made_seed=3),
-                   "made_direct": dict(scale=1.0, made_seed=3)}
+                   "made_orders": dict(scale=1.0, made_seed=2),
+                   "made_direct": dict(scale=1.0, made_seed=2)}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -11,10 +11,11 @@ from scipy.stats import chi2, multivariate_normal
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
 from dgmlib.data import digits
-from dgmlib.estimators import reparameterized_gradients, score_function_gradients
-from dgmlib.evaluate import mean_loss
+from dgmlib.models.latent import reparameterized_gradients, score_function_gradients
+from dgmlib.metrics import mean_loss
 from dgmlib.models import GaussianMixture, PPCA, VAE, VAEConfig, VQVAE, VQVAEConfig
-from dgmlib.models.vae import diagonal_gaussian_log_prob, gaussian_kl, iwae_bound
+from dgmlib.models.latent import iwae_bound
+from dgmlib.nn import diagonal_gaussian_log_prob, gaussian_kl
 from dgmlib.train import fit
 
 

@@ -30,7 +30,7 @@ def digits(split: str = "train", *, binarize: bool = False, test_fraction: float
         x = (x >= 0.5).float()
     if split == "all":
         return x, y
-    order = torch.from_numpy(np.random.RandomState(seed).permutation(len(x)))
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     n_test = int(round(test_fraction * len(x)))
     index = order[:n_test] if split == "test" else order[n_test:]
     return x[index], y[index]

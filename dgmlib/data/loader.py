@@ -23,3 +23,10 @@ def as_loader(data: Data, batch_size: int = 128, shuffle: bool = False,
 def batch_inputs(batch) -> Tensor:
     """The model input of a batch: the batch itself, or its first element for (x, y) pairs."""
     return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def split_batch(batch) -> tuple[Tensor, Tensor | None]:
+    """(x, y) of a batch: (x, None) for unlabelled data (a tensor, or a 1-tuple from a TensorDataset)."""
+    if isinstance(batch, (tuple, list)):
+        return batch[0], (batch[1] if len(batch) > 1 else None)
+    return batch, None

@@ -1,21 +1,23 @@
-"""Reference implementations of the course's models, all behind one interface.
+"""Reference implementations of the course's models, one folder per family, all behind one contract.
 
-See :mod:`dgmlib.models.base` for the interface and
-:mod:`dgmlib.models.registry` for how families join the contract tests.
+* :mod:`dgmlib.models.base`: the contract (``log_prob``, ``sample``, ``loss``, ``train_step``, ...).
+* :mod:`dgmlib.models.registry`: tiny configurations of every model for the contract tests.
+* :mod:`dgmlib.models.baselines`: week 1's independent and Markov-chain Bernoulli models.
+* :mod:`dgmlib.models.autoregressive`: week 2 (FVSBN, NADE, MADE, PixelCNN, Gated PixelCNN, Transformer).
+* :mod:`dgmlib.models.latent`: week 3 (Gaussian mixture, PPCA, VAE/IWAE, VQ-VAE).
+
+Weeks 4-8 add ``flows/``, ``adversarial/``, ``energy/`` and ``diffusion/`` beside them.
 """
-from .base import GenerativeModel, LogProbKind
-from .autoregressive import FVSBN, MADE, NADE, AutoregressiveModel, MADEConfig
+from .base import Batch, GenerativeModel, InputDtypeError, LogProbKind, maximum_likelihood_step
 from .baselines import IndependentBernoulli, MarkovChainBernoulli
-from .mixture import GaussianMixture
-from .ppca import PPCA
-from .vae import VAE, VAEConfig
-from .vqvae import VQVAE, VQVAEConfig
-from .pixelcnn import GatedPixelCNN, GatedPixelCNNConfig, PixelCNN, PixelCNNConfig
-from .transformer import PixelTransformer, TransformerConfig
+from .autoregressive import (FVSBN, MADE, NADE, AutoregressiveModel, GatedPixelCNN, GatedPixelCNNConfig,
+                             MADEConfig, PixelCNN, PixelCNNConfig, PixelTransformer, TransformerConfig)
+from .latent import PPCA, VAE, VQVAE, GaussianMixture, VAEConfig, VQVAEConfig
 from .registry import REGISTRY, ModelSpec, register
 
 __all__ = [
-    "GenerativeModel", "LogProbKind", "REGISTRY", "ModelSpec", "register",
+    "GenerativeModel", "LogProbKind", "Batch", "InputDtypeError", "maximum_likelihood_step",
+    "REGISTRY", "ModelSpec", "register",
     "IndependentBernoulli", "MarkovChainBernoulli", "GaussianMixture",
     "AutoregressiveModel", "FVSBN", "NADE", "MADE", "MADEConfig",
     "PixelCNN", "PixelCNNConfig", "GatedPixelCNN", "GatedPixelCNNConfig",

@@ -1,7 +1,8 @@
 """Registry of model families, so that one contract test covers all of them.
 
 A model module registers a *tiny* configuration of each class it defines
-together with a function that makes valid inputs for it. The contract tests
+together with a function that makes valid inputs for it (and labels, for a
+conditional model). The contract tests
 (tests/test_model_contract.py) then check every registered model alike:
 sample shapes, log_prob shapes, a finite backward pass, a state_dict round
 trip, and the same on CUDA where there is one. A new family joins by
@@ -23,16 +24,25 @@ class ModelSpec:
     name: str
     build: Callable[[], GenerativeModel]  # a tiny configuration, seconds to run on a CPU
     example: Callable[[int, torch.Generator], Tensor]  # n valid inputs for that configuration
+    labels: Callable[[int, torch.Generator], Tensor] | None = None  # n valid labels, for a conditional model
 
 
 REGISTRY: dict[str, ModelSpec] = {}
 
 
 def register(name: str, *, build: Callable[[], GenerativeModel],
-             example: Callable[[int, torch.Generator], Tensor]) -> None:
+             example: Callable[[int, torch.Generator], Tensor],
+             labels: Callable[[int, torch.Generator], Tensor] | None = None) -> None:
     if name in REGISTRY:
         raise ValueError(f"model {name!r} is registered twice")
-    REGISTRY[name] = ModelSpec(name, build, example)
+    REGISTRY[name] = ModelSpec(name, build, example, labels)
+
+
+def class_labels(num_classes: int) -> Callable[[int, torch.Generator], Tensor]:
+    """Labels for conditional models: uniform integers in 0..num_classes - 1, shape (n,)."""
+    def make(n: int, generator: torch.Generator) -> Tensor:
+        return torch.randint(0, num_classes, (n,), generator=generator)
+    return make
 
 
 def binary_example(event_shape: tuple[int, ...]) -> Callable[[int, torch.Generator], Tensor]:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .autoregressive import AutoregressiveModel
-from .registry import binary_example, register
+from ...nn.attention import Block
+from ..registry import binary_example, register
+from .base import AutoregressiveModel
 
 
 @dataclass
@@ -30,53 +30,20 @@ class TransformerConfig:
     dropout: float = 0.0  # on attention weights and residual branches
 
 
-class CausalSelfAttention(nn.Module):
-    def __init__(self, config: TransformerConfig):
-        super().__init__()
-        if config.n_embd % config.n_head:
-            raise ValueError(f"n_embd={config.n_embd} must be divisible by n_head={config.n_head}")
-        self.n_head, self.dropout = config.n_head, config.dropout
-        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
-        self.proj = nn.Linear(config.n_embd, config.n_embd)
-
-    def forward(self, x: Tensor) -> Tensor:
-        b, t, c = x.shape
-        q, k, v = self.qkv(x).split(c, dim=2)
-        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
-        # softmax(q k^T / sqrt(d) + causal mask) v: position i attends to positions <= i
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
-                                           dropout_p=self.dropout if self.training else 0.0)
-        return self.proj(y.transpose(1, 2).reshape(b, t, c))
-
-
-class Block(nn.Module):
-    """Pre-norm Transformer block: x + attn(LN(x)), then x + MLP(LN(x))."""
-
-    def __init__(self, config: TransformerConfig):
-        super().__init__()
-        self.ln1, self.ln2 = nn.LayerNorm(config.n_embd), nn.LayerNorm(config.n_embd)
-        self.attn = CausalSelfAttention(config)
-        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
-                                 nn.Linear(4 * config.n_embd, config.n_embd))
-        self.drop = nn.Dropout(config.dropout)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = x + self.drop(self.attn(self.ln1(x)))
-        return x + self.drop(self.mlp(self.ln2(x)))
-
-
 class PixelTransformer(AutoregressiveModel):
     """Decoder-only Transformer over the D pixels of a binary image, in raster order."""
 
     def __init__(self, event_shape: Sequence[int] = (1, 28, 28), config: TransformerConfig | None = None):
         super().__init__(event_shape)
         self.config = config = config or TransformerConfig()
+        if config.n_embd % config.n_head:
+            raise ValueError(f"n_embd={config.n_embd} must be divisible by n_head={config.n_head}")
         d, c = self.num_dims, config.n_embd
         self.embed_zero = nn.Parameter(0.02 * torch.randn(c))
         self.embed_one = nn.Parameter(0.02 * torch.randn(c))
         self.start = nn.Parameter(0.02 * torch.randn(c))  # the token before the first pixel
         self.position = nn.Parameter(0.02 * torch.randn(d, c))
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.blocks = nn.ModuleList(Block(c, config.n_head, config.dropout) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(c)
         self.head = nn.Linear(c, 1)
 

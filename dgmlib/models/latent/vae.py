@@ -14,36 +14,21 @@ estimate, biased low for finite K: ``log_prob_kind = "estimate"``).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from .base import GenerativeModel
-from .baselines import bernoulli_log_prob
-from .registry import binary_example, register
+from torch.distributions import constraints
 
-_LOG_2PI = math.log(2 * math.pi)
-
-
-def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu, diag(exp(logvar))) || N(0, I)) summed over the last dimension.
-
-    = 0.5 * sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1).  mu, logvar: (..., L) -> (...).
-    """
-    return 0.5 * (mu ** 2 + logvar.exp() - logvar - 1).sum(-1)
-
-
-def diagonal_gaussian_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
-    """log N(z; mu, diag(exp(logvar))) summed over the last dimension."""
-    return -0.5 * (_LOG_2PI + logvar + (z - mu) ** 2 / logvar.exp()).sum(-1)
-
+from ...nn.functional import bernoulli_log_prob, diagonal_gaussian_log_prob, gaussian_kl, log_mean_exp
+from ..base import GenerativeModel
+from ..registry import binary_example, register
 
 def iwae_bound(log_weights: Tensor) -> Tensor:
     """log (1/K) sum_k w_k from log weights (K, B) -> (B,), stably with logsumexp."""
-    return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
+    return log_mean_exp(log_weights, dim=0)
 
 
 @dataclass
@@ -84,6 +69,7 @@ class VAE(GenerativeModel):
     """VAE / IWAE with a Bernoulli decoder over binary images x: (B, *event_shape) in {0, 1}."""
 
     log_prob_kind = "estimate"
+    support = constraints.boolean
 
     def __init__(self, event_shape: Sequence[int] = (1, 28, 28), config: VAEConfig | None = None):
         super().__init__(event_shape)
@@ -160,8 +146,9 @@ class VAE(GenerativeModel):
     def _log_prob(self, x: Tensor) -> Tensor:
         return self.importance_log_likelihood(x)
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """Negative ELBO (k = 1, with beta) or negative IWAE bound (k > 1), averaged over the batch."""
+        self.check_labels(y, len(x), x.device)
         if self.config.k == 1:
             return -self.elbo(x).mean()
         return -self.iwae_bound(x, self.config.k).mean()

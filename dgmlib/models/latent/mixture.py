@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
-from .base import GenerativeModel
-from .registry import gaussian_example, register
+from ..base import GenerativeModel
+from ..registry import gaussian_example, register
 
 
 def _softplus_inverse(y: Tensor) -> Tensor:

@@ -17,8 +17,8 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import MultivariateNormal, kl_divergence
 
-from .base import GenerativeModel
-from .registry import gaussian_example, register
+from ..base import GenerativeModel
+from ..registry import gaussian_example, register
 
 
 class PPCA(GenerativeModel):
@@ -89,11 +89,21 @@ class PPCA(GenerativeModel):
         sample covariance; W = U_L (Lambda_L - sigma^2 I)^{1/2} (up to a rotation).
         """
         self.check_input(x)
+        if len(x) < 2:
+            raise ValueError("fit_ml needs at least 2 points to estimate a covariance")
         mu = x.mean(0)
         cov = (x - mu).T @ (x - mu) / x.shape[0]
         eigvals, eigvecs = torch.linalg.eigh(cov)  # ascending
         eigvals, eigvecs = eigvals.flip(0), eigvecs.flip(1)
         sigma2 = eigvals[self.latent_dim:].mean()
+        # sigma^2 is the variance left outside the principal subspace; data that lie (numerically) in
+        # latent_dim dimensions leave none, and log p(x) would be +inf at the data and -inf elsewhere
+        tiny = torch.finfo(x.dtype).eps * eigvals[0].clamp_min(torch.finfo(x.dtype).tiny) * self.num_dims
+        if not sigma2 > tiny:
+            rank = int((eigvals > tiny).sum())
+            raise ValueError(f"the data have rank {rank} (after centring) and latent_dim = {self.latent_dim}: "
+                             "no variance is left for sigma^2, so the maximum-likelihood PPCA is degenerate; "
+                             "use a latent_dim below the rank, or more (or noisier) data")
         W = eigvecs[:, : self.latent_dim] * (eigvals[: self.latent_dim] - sigma2).clamp_min(0).sqrt()
         self.mu.copy_(mu)
         self.W.copy_(W)

@@ -14,44 +14,26 @@ Both predict one Bernoulli logit per pixel: logits (B, 1, H, W) for x (B, 1, H, 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .autoregressive import AutoregressiveModel
-from .registry import binary_example, register
+from ...nn.masked import MaskedConv2d, causal_mask
+from ..registry import binary_example, register
+from .base import AutoregressiveModel
 
 
-def causal_mask(kernel_size: tuple[int, int], mask_type: str) -> Tensor:
-    """(kh, kw) mask of a raster-order causal convolution; the centre is (kh // 2, kw // 2).
-
-    Rows above the centre are visible; in the centre row, the columns left of the
-    centre, plus the centre itself for type "B". Everything else is hidden.
-    """
-    if mask_type not in ("A", "B"):
-        raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
-    kh, kw = kernel_size
-    mask = torch.zeros(kh, kw)
-    mask[: kh // 2, :] = 1
-    mask[kh // 2, : kw // 2 + (mask_type == "B")] = 1
-    return mask
-
-
-class MaskedConv2d(nn.Conv2d):
-    """A 'same'-padded convolution whose kernel is multiplied by a fixed mask (a buffer)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 mask: Tensor):
-        kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-        super().__init__(in_channels, out_channels, kernel_size,
-                         padding=(kernel_size[0] // 2, kernel_size[1] // 2))
-        self.register_buffer("mask", mask.expand_as(self.weight).clone())
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+def _check_odd_kernels(config) -> None:
+    """Refuse even kernel sizes at construction: they have no centre pixel, so the logits would be read
+    one position off the pixels they predict (and sampling would draw from the wrong conditionals)."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if "kernel" in f.name and (not isinstance(value, int) or value < 1 or value % 2 == 0):
+            raise ValueError(f"{type(config).__name__}.{f.name} must be an odd positive integer "
+                             f"(3, 5, 7, ...), got {value!r}")
 
 
 class ImageAutoregressive(AutoregressiveModel):
@@ -95,6 +77,7 @@ class PixelCNN(ImageAutoregressive):
         if self.event_shape[0] != 1:
             raise ValueError("this PixelCNN models single-channel binary images (1, H, W)")
         self.config = config = config or PixelCNNConfig()
+        _check_odd_kernels(config)
         c, k = config.channels, config.first_kernel
         self.net = nn.Sequential(
             MaskedConv2d(1, c, k, causal_mask((k, k), "A")),
@@ -153,6 +136,7 @@ class GatedPixelCNN(ImageAutoregressive):
         if self.event_shape[0] != 1:
             raise ValueError("this Gated PixelCNN models single-channel binary images (1, H, W)")
         self.config = config = config or GatedPixelCNNConfig()
+        _check_odd_kernels(config)
         c = config.channels
         self.layers = nn.ModuleList(
             [GatedLayer(1, c, config.first_kernel, "A")]

@@ -1,4 +1,4 @@
-"""Pictures for week 3: a two-dimensional latent space decoded on a grid.
+"""Pictures for week 3 (notebooks/03_variational_autoencoders.ipynb): a two-dimensional latent space decoded on a grid.
 
 * :func:`latent_manifold`: decode an n x n grid of latent points z in [lo, hi]^2
   and tile the images into one picture, without gaps, so that the picture can be

@@ -1,4 +1,4 @@
-"""Pictures for week 2: masks, connectivity and receptive fields of autoregressive models.
+"""Pictures for week 2 (notebooks/02_autoregressive_models.ipynb): masks, connectivity and receptive fields of autoregressive models.
 
 * :func:`made_connectivity`, :func:`hidden_degrees`, :func:`draw_made`: which
   input reaches which output of a MADE, computed from its masks alone, and the
@@ -19,6 +19,8 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch, Rectangle
 from torch import Tensor
+
+from ..testing import dependency_matrix
 
 
 def _as_numpy(a) -> np.ndarray:
@@ -141,17 +143,14 @@ def receptive_field(model, pixel: tuple[int, int], n_inputs: int = 4, seed: int 
     """|d logit_pixel / d x| summed over random inputs: (H, W); zero exactly where the logit cannot look.
 
     model: an autoregressive model with ``conditional_logits`` and an event shape (1, H, W).
-    pixel: (row, col) of the output logit. The inputs are uniform in [0, 1] rather
-    than binary so that no ReLU or gate is switched off at every input by accident.
+    pixel: (row, col) of the output logit. Measured with :func:`dgmlib.testing.dependency_matrix`
+    at inputs uniform in [0, 1], not binary, so that no ReLU or gate is switched off by accident.
     """
     h, w = model.event_shape[-2:]
     row, col = pixel
-    generator = torch.Generator().manual_seed(seed)
-    param = next(model.parameters())
-    x = torch.rand(n_inputs, h * w, generator=generator).to(param).requires_grad_(True)
-    logit = model.conditional_logits(x)[:, row * w + col]
-    (grad,) = torch.autograd.grad(logit.sum(), x)  # each logit depends on its own example only
-    return grad.abs().sum(0).view(h, w).cpu()
+    grad = dependency_matrix(model.conditional_logits, h * w, n_inputs=n_inputs, outputs=[row * w + col],
+                             seed=seed, dtype=model.dtype, device=model.device)
+    return grad.view(h, w).float()
 
 
 SEEN, TARGET, BLIND, OUT_OF_REACH, FUTURE = 0, 1, 2, 3, 4

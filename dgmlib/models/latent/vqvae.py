@@ -24,9 +24,11 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from .base import GenerativeModel
-from .baselines import bernoulli_log_prob
-from .registry import binary_example, register
+from torch.distributions import constraints
+
+from ...nn.functional import bernoulli_log_prob
+from ..base import GenerativeModel
+from ..registry import binary_example, register
 
 
 @dataclass
@@ -41,6 +43,7 @@ class VQVAE(GenerativeModel):
     """VQ-VAE over binary images (B, channels, H, W) with H, W divisible by 4."""
 
     log_prob_kind = "lower_bound"
+    support = constraints.boolean
 
     def __init__(self, event_shape: Sequence[int] = (1, 28, 28), config: VQVAEConfig | None = None):
         super().__init__(event_shape)
@@ -84,8 +87,9 @@ class VQVAE(GenerativeModel):
     def _reconstruction_log_lik(self, x: Tensor, logits: Tensor) -> Tensor:
         return bernoulli_log_prob(logits, x).flatten(1).sum(1)
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         self.check_input(x)
+        self.check_labels(y, len(x), x.device)
         z_e = self.encoder(2 * x - 1)
         z_q, _ = self.quantize(z_e)
         z_st = z_e + (z_q - z_e).detach()  # straight-through: forward z_q, backward to z_e

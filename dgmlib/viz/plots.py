@@ -90,17 +90,27 @@ def plot_samples_2d(x: Tensor, bounds: tuple[float, float] | None = (-3.0, 3.0),
     return ax
 
 
-def plot_history(history, ax=None, title: str | None = None, smooth: int = 20, ylabel: str = "loss"):
-    """Training loss per step (raw and moving average) and validation loss."""
+def plot_history(history, ax=None, title: str | None = None, smooth: int = 20, ylabel: str = "loss",
+                 keys: list[str] | None = None):
+    """Training curves per step (raw and moving average) and the validation curves of a ``History``.
+
+    keys: which of ``history.curves`` to draw (default all: "loss", or "loss_D" and "loss_G", ...).
+    """
     ax = _axes(ax, figsize=(6, 3.5))
     steps = np.asarray(history.step)
-    loss = np.asarray(history.train_loss)
-    ax.plot(steps, loss, alpha=0.3, color="C0", label="train (per step)")
-    if len(loss) >= smooth > 1:
-        kernel = np.ones(smooth) / smooth
-        ax.plot(steps[smooth - 1:], np.convolve(loss, kernel, mode="valid"), color="C0", label="train (smoothed)")
-    if history.valid_loss:
-        ax.plot(history.valid_step, history.valid_loss, "o-", color="C1", label="validation")
+    keys = list(history.curves) if keys is None else keys
+    for i, key in enumerate(keys):
+        values = np.asarray(history.curves[key])
+        name = "train" if key == "loss" else key
+        ax.plot(steps, values, alpha=0.3, color=f"C{2 * i}", label=f"{name} (per step)")
+        if len(values) >= smooth > 1:
+            kernel = np.ones(smooth) / smooth
+            ax.plot(steps[smooth - 1:], np.convolve(values, kernel, mode="valid"), color=f"C{2 * i}",
+                    label=f"{name} (smoothed)")
+    for i, (key, values) in enumerate(history.valid.items()):
+        if key in keys or (key == "loss" and "loss" in history.curves):
+            ax.plot(history.valid_step, values, "o-", color=f"C{2 * i + 1}",
+                    label="validation" if key == "loss" else f"validation {key}")
     ax.set_xlabel("step"); ax.set_ylabel(ylabel)
     ax.legend()
     if title:

@@ -1,0 +1,14 @@
+"""Layers and numerics shared by several model families.
+
+* :mod:`dgmlib.nn.masked`: masked linear and convolutional layers, MADE's masks, PixelCNN's kernel masks.
+* :mod:`dgmlib.nn.attention`: causal self-attention and the Transformer block.
+* :mod:`dgmlib.nn.functional`: stable log-densities, KLs and log-mean-exp.
+"""
+from .attention import Block, CausalSelfAttention
+from .functional import (bernoulli_log_prob, check_binary, diagonal_gaussian_log_prob, gaussian_kl, log_mean_exp,
+                         logit)
+from .masked import MaskedConv2d, MaskedLinear, causal_mask, made_degrees, made_masks
+
+__all__ = ["Block", "CausalSelfAttention", "bernoulli_log_prob", "check_binary", "diagonal_gaussian_log_prob",
+           "gaussian_kl", "log_mean_exp", "logit", "MaskedConv2d", "MaskedLinear", "causal_mask", "made_degrees",
+           "made_masks"]

@@ -1,0 +1,9 @@
+"""Figures: generic plots, and one module per week's lecture figures.
+
+* :mod:`dgmlib.viz.plots`: image grids, 2-D densities and samples, training curves (every week).
+* :mod:`dgmlib.viz.autoregressive`: MADE's graph and connectivity, kernel masks, receptive fields (week 2).
+* :mod:`dgmlib.viz.latent`: a 2-D latent space decoded on a grid (week 3).
+"""
+from .plots import density_grid, image_grid, make_grid, plot_density_2d, plot_history, plot_samples_2d
+
+__all__ = ["density_grid", "image_grid", "make_grid", "plot_density_2d", "plot_history", "plot_samples_2d"]
