@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .data import binarized_mnist
 from .device import get_device
-from .metrics.likelihood import bits_per_dim, log_likelihood, nll
+from .metrics.likelihood import bits_per_dim, nll
 from .models.base import GenerativeModel
 from .quick import is_quick, setting
 from .train import fit
@@ -87,7 +87,7 @@ def train_with_early_stopping(model: GenerativeModel, x_train: Tensor, x_valid: 
         history = fit(model, x_train, steps=per_round, optimizer=optimizer, batch_size=entry.batch_size,
                       device=device, clip_grad_norm=10.0, time_limit=seconds - (time.perf_counter() - start),
                       desc=f"{type(model).__name__} {steps}+")
-        steps += len(history.train_loss)
+        steps += len(history.step)
         valid = valid_nll(model, x_valid)
         if valid < best:
             best, best_state = valid, copy.deepcopy(model.state_dict())
@@ -101,8 +101,9 @@ def run(name: str, entry: Entry, setup: Setup, valid_nll: Callable | None = None
     model = entry.build().to(device)
     steps, seconds = train_with_early_stopping(model, setup.x_train, setup.x_valid, entry, 60 * setup.minutes,
                                                device, valid_nll)
-    test_nll = -log_likelihood(model, x_test, batch_size=100).mean().item()
-    row = {"model": name, "test_nll": test_nll, "bits_per_dim": bits_per_dim(test_nll, x_test[0].numel()),
+    test_nll = nll(model, x_test, batch_size=100)
+    row = {"model": name, "test_nll": float(test_nll), "interval": test_nll.half_width,
+           "bits_per_dim": bits_per_dim(test_nll, x_test[0].numel()),
            "published": entry.published, "source": entry.source, "steps": steps, "minutes": seconds / 60,
            "params": sum(p.numel() for p in model.parameters()), "device": str(device)}
     row.update({key: metric(model, x_test) for key, metric in entry.extra_metrics.items()})
@@ -110,11 +111,11 @@ def run(name: str, entry: Entry, setup: Setup, valid_nll: Callable | None = None
 
 
 def print_table(rows: list[dict], extra: tuple[str, ...] = ()) -> None:
-    head = f"{'model':<16}{'test NLL':>10}{'bits/dim':>10}{'published':>11}"
+    head = f"{'model':<16}{'test NLL':>10}{'± 95%':>7}{'bits/dim':>10}{'published':>11}"
     head += "".join(f"{key:>12}" for key in extra)
     print("\n" + head + f"  {'train min':>9}{'steps':>8}{'params':>10}  device  source")
     for r in rows:
         published = f"{r['published']:.2f}" if r["published"] is not None else "-"
-        line = f"{r['model']:<16}{r['test_nll']:>10.2f}{r['bits_per_dim']:>10.4f}{published:>11}"
+        line = f"{r['model']:<16}{r['test_nll']:>10.2f}{r['interval']:>7.2f}{r['bits_per_dim']:>10.4f}{published:>11}"
         line += "".join(f"{r[key]:>12.2f}" for key in extra)
         print(line + f"  {r['minutes']:>9.1f}{r['steps']:>8}{r['params']:>10}  {r['device']:<6}  {r['source']}")

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dgmlib.data import DataUnavailableError, atomic_write, binarized_mnist, data_dir, digits
-from dgmlib.data import mnist
+from dgmlib.data import binarized as mnist
 
 
 # -- the real data (CI points DGMLIB_DATA at ../shared/data) ---------------------------
@@ -179,3 +179,74 @@ def test_digits_splits_are_disjoint_and_cover_the_set():
     xb, _ = digits("train", binarize=True)
     assert set(torch.unique(xb).tolist()) == {0.0, 1.0}
     assert torch.equal(xb, (x_train >= 0.5).float())
+
+
+# -- 8-bit MNIST with labels -------------------------------------------------------------------
+def test_mnist_splits_match_the_published_data():
+    from dgmlib.data import mnist as load_mnist
+    counts_train = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]  # shared/data/README.md
+    counts_test = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    x_full, y_full = load_mnist("train_full")
+    assert x_full.shape == (60000, 1, 28, 28) and x_full.dtype == torch.float32 and y_full.dtype == torch.int64
+    assert x_full.min() == 0 and x_full.max() == 255 and torch.equal(x_full, x_full.round())
+    assert x_full.mean().item() == pytest.approx(33.318421, abs=1e-4)
+    assert torch.bincount(y_full).tolist() == counts_train and y_full[:5].tolist() == [5, 0, 4, 1, 9]
+    x_test, y_test = load_mnist("test")
+    assert x_test.mean().item() == pytest.approx(33.791224, abs=1e-4)
+    assert torch.bincount(y_test).tolist() == counts_test and y_test[:5].tolist() == [7, 2, 1, 0, 4]
+    x_train, y_train = load_mnist("train")
+    x_valid, y_valid = load_mnist("valid")
+    assert len(x_train) == 50000 and len(x_valid) == 10000
+    assert torch.equal(torch.cat([x_train, x_valid]), x_full) and torch.equal(torch.cat([y_train, y_valid]), y_full)
+    binary, _ = load_mnist("test", binarize=True)
+    assert set(torch.unique(binary).tolist()) == {0.0, 1.0} and torch.equal(binary, (x_test >= 128).float())
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_mnist("validation")
+
+
+@pytest.fixture
+def fake_mnist8(tmp_path, monkeypatch):
+    """A small mnist.npz 'served' through a file:// URL, with the checksums pointed at it."""
+    from dgmlib.data import mnist8
+    rng = np.random.RandomState(0)
+    arrays = {"x_train": rng.randint(0, 256, (12, 28, 28)).astype(np.uint8),
+              "y_train": rng.randint(0, 10, 12).astype(np.uint8),
+              "x_test": rng.randint(0, 256, (3, 28, 28)).astype(np.uint8),
+              "y_test": rng.randint(0, 10, 3).astype(np.uint8)}
+    server = tmp_path / "server"
+    server.mkdir()
+    np.savez_compressed(server / "mnist.npz", **arrays)
+    monkeypatch.setattr(mnist8, "ARRAYS", {k: (a.shape, hashlib.sha256(a.tobytes()).hexdigest())
+                                           for k, a in arrays.items()})
+    monkeypatch.setattr(mnist8, "URL", (server / "mnist.npz").as_uri())
+    monkeypatch.setattr(mnist8, "N_VALID", 4)
+    return server, arrays, mnist8
+
+
+def test_mnist_download_is_verified_and_cached_atomically(fake_mnist8, tmp_path, monkeypatch):
+    server, arrays, mnist8 = fake_mnist8
+    cache = tmp_path / "cache"
+    x, y = mnist8.mnist("valid", root=cache)
+    assert torch.equal(x[:, 0], torch.from_numpy(arrays["x_train"][8:]).float())
+    assert torch.equal(y, torch.from_numpy(arrays["y_train"][8:]).long())
+    assert os.listdir(cache) == ["mnist.npz"]
+
+    def no_network(url, timeout=60.0):
+        raise AssertionError("the cache should have been used")
+    monkeypatch.setattr(mnist8, "fetch", no_network)
+    assert len(mnist8.mnist("train", root=cache)[0]) == 8
+
+
+def test_mnist_offline_corrupt_and_truncated_cases_get_clear_errors(fake_mnist8, tmp_path):
+    server, arrays, mnist8 = fake_mnist8
+    with pytest.raises(DataUnavailableError, match="DGMLIB_DATA"):
+        mnist8.mnist("test", root=tmp_path / "empty", download=False)
+    bad = dict(arrays, y_test=(arrays["y_test"] + 1) % 10)
+    np.savez_compressed(server / "mnist.npz", **bad)  # the 'server' now serves corrupt data
+    with pytest.raises(DataUnavailableError, match="checksum"):
+        mnist8.mnist("test", root=tmp_path / "fresh")
+    assert not (tmp_path / "fresh" / "mnist.npz").exists()  # nothing unverified is cached
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "mnist.npz").write_bytes((server / "mnist.npz").read_bytes()[:100])
+    with pytest.raises(DataUnavailableError, match="cannot be read"):
+        mnist8.mnist("test", root=tmp_path / "cut")

@@ -298,3 +298,101 @@ def test_validation_refuses_bad_data_before_it_reaches_the_device():
         fit(model, torch.full((8, 4), 0.5), steps=1, device="cpu", progress=False)
     with pytest.raises(ValueError, match="log_every"):
         fit(model, torch.zeros(8, 4), steps=1, log_every=0, progress=False)
+
+
+# -- metrics -----------------------------------------------------------------------------------------
+def test_nll_carries_its_95_percent_interval():
+    x, _ = digits("test", binarize=True)
+    model = IndependentBernoulli((1, 8, 8)).fit_mle(digits("train", binarize=True)[0], pseudo_count=1.0)
+    result = nll(model, x)
+    log_p = log_likelihood(model, x).double()
+    assert float(result) == pytest.approx(-log_p.mean().item())
+    se = log_p.std().item() / math.sqrt(len(x))
+    assert result.std_error == pytest.approx(se) and result.n == len(x)
+    assert result.low == pytest.approx(float(result) - 1.96 * se) and result.high == pytest.approx(float(result) + 1.96 * se)
+    assert f"{result:.1f}" == f"{float(result):.1f}" and "±" in repr(result)
+    import copy
+    import pickle
+    assert pickle.loads(pickle.dumps(result)).std_error == result.std_error == copy.deepcopy(result).std_error
+
+
+def test_bits_per_dim_with_and_without_the_discretisation_term():
+    assert bits_per_dim(64 * math.log(2), 64) == pytest.approx(1.0)
+    # a uniform density on [0, 1]^D has NLL 0 nats; on 8-bit data that is 8 bits per dimension
+    assert bits_per_dim(0.0, 784, levels=256) == pytest.approx(8.0)
+    assert bits_per_dim(-784 * math.log(2), 784, levels=256) == pytest.approx(7.0)
+    with pytest.raises(ValueError, match="levels"):
+        bits_per_dim(1.0, 4, levels=1)
+    with pytest.raises(ValueError, match="num_dims"):
+        bits_per_dim(1.0, 0)
+    with pytest.raises(ValueError, match="nll"):
+        bits_per_dim(float("nan"), 4)
+
+
+def test_model_bits_per_dim_knows_which_models_need_the_discretisation_term():
+    from dgmlib.metrics import model_bits_per_dim
+    x, _ = digits("test", binarize=True)
+    coin = IndependentBernoulli((1, 8, 8))
+    assert model_bits_per_dim(coin, x) == pytest.approx(1.0, rel=1e-6)
+    with pytest.raises(ValueError, match="drop levels"):
+        model_bits_per_dim(coin, x, levels=256)
+    gmm = GaussianMixture(dim=2)
+    points = toy_density("moons").sample(64, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="levels=256"):
+        model_bits_per_dim(gmm, points)
+    assert model_bits_per_dim(gmm, points, levels=256) == pytest.approx(bits_per_dim(nll(gmm, points), 2, 256))
+
+
+def test_unnormalized_models_are_refused_by_likelihood_metrics():
+    class Energy(GenerativeModel):
+        log_prob_kind = "unnormalized"
+
+        def __init__(self):
+            super().__init__((2,))
+            self.w = torch.nn.Parameter(torch.ones(2))
+
+        def _log_prob(self, x):
+            return -(self.w * x ** 2).sum(1)  # minus the energy; log Z unknown to the model
+
+    model = Energy()
+    x = torch.randn(8, 2)
+    assert model.log_prob(x).shape == (8,)
+    for metric in (nll, log_likelihood):
+        with pytest.raises(ValueError, match="unnormalized"):
+            metric(model, x)
+
+
+def test_sample_needs_grad_lets_a_sampler_differentiate_with_respect_to_x():
+    class GaussianLangevin(GenerativeModel):
+        """Energy E(x) = |x - mu|^2 / 2; Langevin steps x <- x - eps grad E + sqrt(2 eps) noise."""
+
+        log_prob_kind = "unnormalized"
+        sample_needs_grad = True
+
+        def __init__(self):
+            super().__init__((2,))
+            self.mu = torch.nn.Parameter(torch.tensor([3.0, -1.0]))
+
+        def _log_prob(self, x):
+            return -0.5 * ((x - self.mu) ** 2).sum(1)
+
+        def _sample(self, n, steps=200, eps=0.05):
+            x = torch.zeros(n, 2)
+            for _ in range(steps):
+                x = x.detach().requires_grad_(True)
+                (grad,) = torch.autograd.grad(self._log_prob(x).sum(), x)
+                x = x + eps * grad + math.sqrt(2 * eps) * torch.randn_like(x)
+            return x
+
+    torch.manual_seed(0)
+    model = GaussianLangevin()
+    with torch.no_grad():  # even inside no_grad, as in an evaluation loop
+        samples = model.sample(2000)
+    assert not samples.requires_grad and samples.grad_fn is None
+    assert torch.allclose(samples.mean(0), model.mu.detach(), atol=0.1)
+    assert torch.allclose(samples.var(0), torch.ones(2), atol=0.15)  # N(mu, I), up to the step-size bias
+
+    class NoGrad(GaussianLangevin):
+        sample_needs_grad = False
+    with pytest.raises(RuntimeError):  # the default samples without a graph: autograd.grad has nothing to follow
+        NoGrad().sample(3, steps=1)

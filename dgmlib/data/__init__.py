@@ -1,9 +1,10 @@
-"""Data sets of the course: binarized MNIST, sklearn's 8x8 digits, 2-D toy densities."""
+"""Data sets of the course: binarized MNIST, 8-bit MNIST with labels, sklearn's 8x8 digits, 2-D toy densities."""
 from .cache import DataUnavailableError, atomic_write, data_dir
 from .digits import digits
 from .loader import as_loader
-from .mnist import binarized_mnist
+from .binarized import binarized_mnist
+from .mnist8 import mnist
 from .toy2d import TOY_DENSITIES, ToyDensity, toy_density
 
 __all__ = ["DataUnavailableError", "atomic_write", "data_dir", "digits", "as_loader",
-           "binarized_mnist", "TOY_DENSITIES", "ToyDensity", "toy_density"]
+           "binarized_mnist", "mnist", "TOY_DENSITIES", "ToyDensity", "toy_density"]
