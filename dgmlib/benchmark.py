@@ -1,4 +1,4 @@
-"""What every benchmark command shares: the command line and binarized MNIST, a time-boxed
+"""What every benchmark command shares: the command line and the data (binarized or 8-bit MNIST), a time-boxed
 training run with early stopping on validation NLL, a test evaluation, and one printed table
 next to the published figures."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .data import binarized_mnist
+from .data import binarized_mnist, mnist
 from .device import get_device
 from .metrics.likelihood import bits_per_dim, nll
 from .models.base import GenerativeModel
@@ -25,12 +25,13 @@ class Entry:
     """One benchmarked model: how to build it, how long to train it, what the paper reported."""
 
     build: Callable[[], GenerativeModel]
-    published: float | None  # test NLL in nats reported in the literature (None: no figure)
+    published: float | None  # the test figure reported in the literature (None: no figure), in ``unit``
     source: str
     steps: int
     lr: float = 1e-3
     batch_size: int = 100
     extra_metrics: dict[str, Callable[[GenerativeModel, Tensor], float]] = field(default_factory=dict)
+    unit: str = "nats"  # of ``published``: "nats" (test NLL per image) or "bits/dim"
 
 
 @dataclass
@@ -46,8 +47,14 @@ class Setup:
 
 
 def command_line(argv: list[str] | None, table: dict[str, Entry], description: str, *,
-                 quick_minutes: float, quick_eval: int, quick_note: str) -> Setup:
-    """Parse ``--models/--minutes/--device`` and load the data: full size, or quick-mode subsets."""
+                 quick_minutes: float, quick_eval: int, quick_note: str, data: str = "binarized_mnist") -> Setup:
+    """Parse ``--models/--minutes/--device`` and load the data: full size, or quick-mode subsets.
+
+    data: "binarized_mnist" (Larochelle & Murray's static binarization, weeks 2-3) or "mnist" (8-bit
+    pixels 0..255, weeks 4-8; validation is the last 10,000 training images).
+    """
+    if data not in ("binarized_mnist", "mnist"):
+        raise ValueError(f"data must be 'binarized_mnist' or 'mnist', got {data!r}")
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(table), help=f"comma-separated subset of {list(table)}")
     parser.add_argument("--minutes", type=float, default=setting(15.0, quick=quick_minutes),
@@ -61,12 +68,18 @@ def command_line(argv: list[str] | None, table: dict[str, Entry], description: s
 
     device = get_device(args.device)
     n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=quick_eval)
-    test = binarized_mnist("test")  # sorted by digit: a subset must be drawn at random
-    x_test = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n_eval]]
-    setup = Setup(names, args.minutes, device, binarized_mnist("train")[:n_train],
-                  binarized_mnist("valid")[:n_eval].to(device), x_test.to(device))
+    if data == "binarized_mnist":
+        train, valid, test = binarized_mnist("train"), binarized_mnist("valid"), binarized_mnist("test")
+    else:
+        train, valid, test = mnist("train")[0], mnist("valid")[0], mnist("test")[0]
+    # binarized MNIST's test file is sorted by digit: a subset must be drawn at random (from every split)
+    pick = torch.Generator().manual_seed(0)
+    x_test = test[torch.randperm(len(test), generator=pick)[:n_eval]]
+    x_valid = valid[torch.randperm(len(valid), generator=pick)[:n_eval]]
+    setup = Setup(names, args.minutes, device, train[:n_train], x_valid.to(device), x_test.to(device))
     mode = f"quick (DGM_QUICK=1: {quick_note})" if is_quick() else "full"
-    print(f"binarized MNIST, {mode}; device {device}; {len(setup.x_train)} train / {len(setup.x_test)} test images")
+    name = "binarized MNIST" if data == "binarized_mnist" else "8-bit MNIST"
+    print(f"{name}, {mode}; device {device}; {len(setup.x_train)} train / {len(setup.x_test)} test images")
     return setup
 
 
@@ -104,7 +117,7 @@ def run(name: str, entry: Entry, setup: Setup, valid_nll: Callable | None = None
     test_nll = nll(model, x_test, batch_size=100)
     row = {"model": name, "test_nll": float(test_nll), "interval": test_nll.half_width,
            "bits_per_dim": bits_per_dim(test_nll, x_test[0].numel()),
-           "published": entry.published, "source": entry.source, "steps": steps, "minutes": seconds / 60,
+           "published": entry.published, "unit": entry.unit, "source": entry.source, "steps": steps, "minutes": seconds / 60,
            "params": sum(p.numel() for p in model.parameters()), "device": str(device)}
     row.update({key: metric(model, x_test) for key, metric in entry.extra_metrics.items()})
     return row
@@ -115,7 +128,8 @@ def print_table(rows: list[dict], extra: tuple[str, ...] = ()) -> None:
     head += "".join(f"{key:>12}" for key in extra)
     print("\n" + head + f"  {'train min':>9}{'steps':>8}{'params':>10}  device  source")
     for r in rows:
-        published = f"{r['published']:.2f}" if r["published"] is not None else "-"
+        published = "-" if r["published"] is None else (
+            f"{r['published']:.2f}" + (" b/d" if r.get("unit") == "bits/dim" else ""))
         line = f"{r['model']:<16}{r['test_nll']:>10.2f}{r['interval']:>7.2f}{r['bits_per_dim']:>10.4f}{published:>11}"
         line += "".join(f"{r[key]:>12.2f}" for key in extra)
         print(line + f"  {r['minutes']:>9.1f}{r['steps']:>8}{r['params']:>10}  {r['device']:<6}  {r['source']}")

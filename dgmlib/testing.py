@@ -37,7 +37,8 @@ def dependency_matrix(fn: Callable[[Tensor], Tensor], num_dims: int, inputs: Ten
     outputs: the output indices to measure (default all D). One backward pass per point: row k
     of a batch of copies of the point carries the derivatives of output ``outputs[k]``.
     """
-    dtype = dtype or torch.get_default_dtype()
+    dtype = dtype or (inputs.dtype if isinstance(inputs, Tensor) and inputs.is_floating_point()
+                      else torch.get_default_dtype())
     if inputs is None:
         inputs = torch.rand(n_inputs, num_dims, generator=torch.Generator().manual_seed(seed), dtype=dtype)
     inputs = torch.as_tensor(inputs).to(device=device, dtype=dtype)

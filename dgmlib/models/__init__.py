@@ -5,14 +5,16 @@
 * :mod:`dgmlib.models.baselines`: week 1's independent and Markov-chain Bernoulli models.
 * :mod:`dgmlib.models.autoregressive`: week 2 (FVSBN, NADE, MADE, PixelCNN, Gated PixelCNN, Transformer).
 * :mod:`dgmlib.models.latent`: week 3 (Gaussian mixture, PPCA, VAE/IWAE, VQ-VAE).
+* :mod:`dgmlib.models.flows`: week 4 (planar to Glow, MAF/IAF, spline couplings, dequantization).
 
-Weeks 4-8 add ``flows/``, ``adversarial/``, ``energy/`` and ``diffusion/`` beside them.
+Weeks 5-8 add ``adversarial/``, ``energy/`` and ``diffusion/`` beside them.
 """
 from .base import Batch, GenerativeModel, InputDtypeError, LogProbKind, maximum_likelihood_step
 from .baselines import IndependentBernoulli, MarkovChainBernoulli
 from .autoregressive import (FVSBN, MADE, NADE, AutoregressiveModel, GatedPixelCNN, GatedPixelCNNConfig,
                              MADEConfig, PixelCNN, PixelCNNConfig, PixelTransformer, TransformerConfig)
 from .latent import PPCA, VAE, VQVAE, GaussianMixture, VAEConfig, VQVAEConfig
+from .flows import DequantizedFlow, Flow, ImageFlowConfig, MultiscaleConfig
 from .registry import REGISTRY, ModelSpec, register
 
 __all__ = [
@@ -22,4 +24,5 @@ __all__ = [
     "AutoregressiveModel", "FVSBN", "NADE", "MADE", "MADEConfig",
     "PixelCNN", "PixelCNNConfig", "GatedPixelCNN", "GatedPixelCNNConfig",
     "PixelTransformer", "TransformerConfig", "PPCA", "VAE", "VAEConfig", "VQVAE", "VQVAEConfig",
+    "Flow", "DequantizedFlow", "ImageFlowConfig", "MultiscaleConfig",
 ]
