@@ -243,7 +243,9 @@ def test_a_dequantized_flow_gives_a_lower_bound_on_normalised_discrete_probabili
     bounds = torch.stack([model.log_prob(x) for _ in range(400)]).mean(0)
     exact = P[x.view(-1).long()].log()
     assert (bounds <= exact + 1e-6).all()  # Jensen: the bound never exceeds log P(x)
-    assert (exact - bounds).max() < 0.05  # and within one bin a smooth density makes it tight
+    # inside [0, 1] a smooth density is nearly flat across one bin, so the bound is tight there; in the
+    # end bins the logit transform makes the density steep (it diverges at 0 and 1) and the gap is real
+    assert (exact - bounds)[1:3].max() < 0.01 and (exact - bounds).max() < 1.0
     assert model.log_prob_kind == "lower_bound"
     with pytest.raises(ValueError):
         model.log_prob(torch.full((1, 1, 1, 1), 0.5, dtype=torch.float64))  # not an 8-bit value
