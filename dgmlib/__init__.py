@@ -8,6 +8,7 @@ The notebooks keep the idea of each lecture; dgmlib holds the machinery:
 * :mod:`dgmlib.data`: binarized MNIST, sklearn's digits, 2-D toy densities.
 * :mod:`dgmlib.train`: ``fit`` (one training loop for every family), checkpoints.
 * :mod:`dgmlib.metrics`: NLL with its interval, bits per dimension.
+* :mod:`dgmlib.samplers`: Markov chain Monte Carlo (Metropolis-Hastings, Gibbs, effective sample size).
 * :mod:`dgmlib.viz`: image grids, 2-D densities, training curves, each week's lecture figures.
 * :mod:`dgmlib.testing`: property checks (autoregressive, normalised, invertible, log-det).
 * :func:`get_device`, :func:`seed_everything`, and quick mode (:func:`setting`).

@@ -1,6 +1,7 @@
 """Figures: generic plots, and one module per week's lecture figures.
 
 * :mod:`dgmlib.viz.plots`: image grids, 2-D densities and samples, training curves (every week).
+* :mod:`dgmlib.viz.probability`: pushed grid cells and their areas, MCMC traces, Bayesian-network drawings (week 1).
 * :mod:`dgmlib.viz.autoregressive`: MADE's graph and connectivity, kernel masks, receptive fields (week 2).
 * :mod:`dgmlib.viz.latent`: a 2-D latent space decoded on a grid (week 3).
 """
