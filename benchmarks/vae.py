@@ -1,4 +1,4 @@
-"""Week 3 benchmark: VAE and IWAE on binarized MNIST, next to Burda et al. (2016).
+"""Week 3 benchmark: VAE and IWAE on statically binarized MNIST, next to Burda et al. (2016).
 
     python benchmarks/vae.py                      # full size (a GPU): K = 5000 for the test NLL
     python benchmarks/vae.py --models vae --minutes 15
@@ -9,6 +9,13 @@ deterministic layers of 200 tanh units in encoder and decoder. Each model trains
 for at most ``--minutes`` keeping the parameters with the best validation NLL
 (importance sampled with K = 100); the table gives the test NLL importance
 sampled with K = 5000 and the test ELBO (negated, in nats), both per example.
+
+Like with like: ``binarized_mnist`` is the *static* binarization of Larochelle & Murray (2011),
+one fixed binary image per digit. Burda et al.'s Table 1 (VAE 86.76, IWAE k=50 84.78 nats, one
+stochastic layer) is on *dynamically* binarized MNIST, with fresh binary pixels drawn from the
+grey levels at every pass, which regularises, and is not comparable. The published column
+therefore gives their Appendix D figures for the static binarization with the same one-stochastic-
+layer architecture: VAE (k=1) 88.71, IWAE (k=50) 87.10 nats (test NLL, K = 5000).
 """
 from __future__ import annotations
 
@@ -35,10 +42,10 @@ def entries() -> dict[str, Entry]:
     def config(**kw):
         return VAEConfig(latent_dim=latent, hidden=hidden, eval_samples=eval_k, eval_chunk=setting(100, quick=50), **kw)
     return {
-        "vae": Entry(lambda: VAE(SHAPE, config(k=1)), 86.76, "Burda et al. 2016, VAE k=1", steps,
-                     extra_metrics=metrics),
-        "iwae": Entry(lambda: VAE(SHAPE, config(k=setting(50, quick=5))), 84.78, "Burda et al. 2016, IWAE k=50",
-                      steps, extra_metrics=metrics),
+        "vae": Entry(lambda: VAE(SHAPE, config(k=1)), 88.71,
+                     "Burda et al. 2016, App. D, static binarization: VAE k=1", steps, extra_metrics=metrics),
+        "iwae": Entry(lambda: VAE(SHAPE, config(k=setting(50, quick=5))), 87.10,
+                      "Burda et al. 2016, App. D, static binarization: IWAE k=50", steps, extra_metrics=metrics),
         "conv_vae": Entry(lambda: VAE(SHAPE, config(k=1, architecture="conv")), None, "-", steps,
                           extra_metrics=metrics),
     }

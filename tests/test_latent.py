@@ -1,5 +1,6 @@
 """Latent-variable models: KL, ELBO and IWAE bounds against exact answers (PPCA, a 1-D-latent VAE
-integrated by quadrature), importance-sampled likelihoods, the two gradient estimators, and the
+integrated by quadrature), importance-sampled likelihoods, the gradient estimators (and where each one
+wins), the rate decomposition, the Gaussian and autoregressive decoders, the VQ-VAE's code prior, and the
 samplers checked against the densities they claim to draw from."""
 import itertools
 import math
@@ -11,11 +12,15 @@ from scipy.stats import chi2, multivariate_normal
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
 from dgmlib.data import digits
-from dgmlib.models.latent import reparameterized_gradients, score_function_gradients
+from dgmlib.models.latent import (ARDecoderVAE, ARDecoderVAEConfig, CodePixelCNN, GaussianVAE, GaussianVAEConfig,
+                                  categorical_score_function_gradients, exact_categorical_gradient,
+                                  gumbel_softmax_gradients, rate_decomposition, reparameterized_gradients,
+                                  score_function_gradients, straight_through_gradients)
 from dgmlib.metrics import mean_loss
 from dgmlib.models import GaussianMixture, PPCA, VAE, VAEConfig, VQVAE, VQVAEConfig
 from dgmlib.models.latent import iwae_bound
 from dgmlib.nn import diagonal_gaussian_log_prob, gaussian_kl
+from dgmlib.testing import check_autoregressive, enumerate_binary
 from dgmlib.train import fit
 
 
@@ -303,3 +308,252 @@ def test_vqvae_trains_on_digits():
 def test_em_refuses_fewer_points_than_components():
     with pytest.raises(ValueError, match="at least n_components = 5 points, got 3"):
         GaussianMixture(dim=2, n_components=5).fit_em(torch.randn(3, 2))
+
+
+# -- where the score function beats reparameterisation (Mohamed et al., 2020) -----------------------
+@pytest.mark.parametrize("omega, reparameterisation_wins", [(0.5, True), (10.0, False)])
+def test_which_estimator_has_the_lower_variance_depends_on_the_integrand(omega, reparameterisation_wins):
+    mu, n = 0.3, 200_000
+    generator = torch.Generator().manual_seed(0)
+    f = lambda z: torch.cos(omega * z)  # noqa: E731
+    # E_q[cos(omega z)] = cos(omega mu) exp(-omega^2 sigma^2 / 2) for q = N(mu, sigma^2), here sigma = 1
+    damping = math.exp(-omega ** 2 / 2)
+    exact = torch.tensor([-omega * math.sin(omega * mu) * damping, -omega ** 2 * math.cos(omega * mu) * damping],
+                         dtype=torch.float64)
+    variances = {}
+    for name, estimator in {"reparam": reparameterized_gradients, "score": score_function_gradients}.items():
+        g = estimator(f, mu, 0.0, n, generator=generator)
+        assert ((g.mean(0) - exact).abs() < 5 * g.std(0) / math.sqrt(n)).all(), name  # both unbiased
+        variances[name] = g[:, 0].var().item()
+    # omega = 10: pathwise variance ~ omega^2 / 2 = 50 against ~0.5 for the score function;
+    # omega = 0.5: ~0.1 against ~0.6
+    if reparameterisation_wins:
+        assert variances["reparam"] < variances["score"] / 3, variances
+    else:
+        assert variances["reparam"] > 30 * variances["score"], variances
+
+
+# -- categorical latents: exact gradient, Gumbel-softmax, straight-through ---------------------------
+LOGITS = torch.tensor([0.5, -1.0, 0.2, 1.0])
+COSTS = torch.tensor([1.0, 3.0, -2.0, 0.5], dtype=torch.float64)
+
+
+def _cost(y):
+    return (y @ COSTS - 1) ** 2  # nonlinear in the relaxed y; at a vertex e_k it is (c_k - 1)^2
+
+
+def test_exact_categorical_gradient_matches_finite_differences():
+    grad = exact_categorical_gradient(_cost, LOGITS)
+    values = (COSTS - 1) ** 2
+    for k in range(4):
+        step = torch.zeros(4, dtype=torch.float64)
+        step[k] = 1e-6
+        plus = (torch.softmax(LOGITS.double() + step, 0) * values).sum()
+        minus = (torch.softmax(LOGITS.double() - step, 0) * values).sum()
+        assert abs(grad[k] - (plus - minus) / 2e-6) < 1e-6
+
+
+def test_score_function_is_unbiased_and_the_relaxations_are_biased():
+    exact, n = exact_categorical_gradient(_cost, LOGITS), 200_000
+    generator = torch.Generator().manual_seed(0)
+    score = categorical_score_function_gradients(_cost, LOGITS, n, generator)
+    assert ((score.mean(0) - exact).abs() < 5 * score.std(0) / math.sqrt(n)).all()
+    st = straight_through_gradients(_cost, LOGITS, n, generator)
+    assert ((st.mean(0) - exact).abs() > 10 * st.std(0) / math.sqrt(n)).any()  # biased, far beyond noise
+    bias, variance = [], []
+    for tau in (2.0, 0.5, 0.1):
+        g = gumbel_softmax_gradients(_cost, LOGITS, tau, n, generator)
+        bias.append((g.mean(0) - exact).norm().item())
+        variance.append(g.var(0).sum().item())
+    # the trade-off of the temperature: lower tau, less bias (0.78 -> 0.08 here), more variance (0.2 -> 47)
+    assert bias[0] > bias[1] > bias[2] and variance[0] < variance[1] < variance[2], (bias, variance)
+    assert bias[0] > 10 * math.sqrt(variance[0] / n)
+
+
+def test_gumbel_softmax_refuses_a_non_positive_temperature():
+    with pytest.raises(ValueError, match="temperature tau must be positive"):
+        gumbel_softmax_gradients(_cost, LOGITS, 0.0, 10)
+
+
+# -- rate = I_q(x; z) + KL(q(z) || p(z))  (Alemi et al., 2018) ---------------------------------------
+def test_rate_splits_into_information_and_prior_mismatch():
+    generator = torch.Generator().manual_seed(0)
+    mu, logvar = 1.5 * torch.randn(300, 8, dtype=torch.float64), 0.5 * torch.randn(300, 8, dtype=torch.float64) - 1
+    terms = rate_decomposition(mu, logvar, 20, generator)
+    assert 0 < terms.mutual_information < math.log(300) and terms.marginal_kl > 0
+    assert abs(terms.mutual_information + terms.marginal_kl - terms.rate) < 4 * terms.standard_error
+    # one encoding for every x: the code says nothing (I = 0) and the whole rate is prior mismatch
+    same = rate_decomposition(torch.full((50, 3), 0.7), torch.full((50, 3), -1.0), 20, generator)
+    assert abs(same.mutual_information) < 1e-5
+    assert abs(same.marginal_kl - same.rate) < 4 * same.standard_error
+    # far-apart, sharp encodings: the code identifies x, I = log N
+    apart = rate_decomposition(10 * torch.randn(50, 4, dtype=torch.float64), torch.full((50, 4), -8.0,
+                               dtype=torch.float64), 5, generator)
+    assert abs(apart.mutual_information - math.log(50)) < 1e-3
+    with pytest.raises(ValueError, match=r"\(N, L\)"):
+        rate_decomposition(torch.zeros(5), torch.zeros(5))
+
+
+# -- a Gaussian decoder: samples are the mean plus noise ---------------------------------------------
+def test_gaussian_vae_likelihood_is_the_diagonal_gaussian_and_samples_add_its_noise():
+    torch.manual_seed(0)
+    model = GaussianVAE((1, 2, 3), GaussianVAEConfig(latent_dim=2, hidden=8, min_std=0.05)).double()
+    with torch.no_grad():
+        model.raw_std.copy_(torch.randn(1, 2, 3))
+    x, z = torch.randn(5, 1, 2, 3, dtype=torch.float64), torch.randn(7, 5, 2, dtype=torch.float64)
+    mean, std = model.decode(z), model.decoder_std
+    by_hand = (-0.5 * ((x - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).flatten(2).sum(-1)
+    assert torch.allclose(model.log_likelihood_given_z(x, z), by_hand)
+    assert (std >= 0.05).all()
+    # x ~ p(x|z) = m(z) + s eps: fix z by reusing the generator state, compare with the mean
+    with torch.random.fork_rng():
+        samples = model.sample(100_000)
+    means = model.sample(100_000, mean=True)
+    eps = (samples - means) / std
+    assert eps.mean().abs() < 5 / math.sqrt(6e5) and abs(eps.var().item() - 1) < 0.02
+    with pytest.raises(ValueError, match="min_std must be positive"):
+        GaussianVAE((4,), GaussianVAEConfig(min_std=0.0))
+
+
+def test_gaussian_vae_trains_on_continuous_digits():
+    x = digits("train")[0].float()  # grey levels in [0, 1], not binarized
+    torch.manual_seed(0)
+    model = GaussianVAE((1, 8, 8), GaussianVAEConfig(latent_dim=4, hidden=64, eval_samples=50))
+    before = mean_loss(model, x)
+    fit(model, x, steps=300, lr=3e-3, device="cpu", progress=False, seed=0)
+    assert mean_loss(model, x) < before - 35  # 54 -> 7 nats here
+    samples = model.sample(500)
+    assert (samples - model.sample(500, mean=True)).std() > 0.05  # the noise is there, and not small
+
+
+# -- an autoregressive decoder: posterior collapse and its remedies ----------------------------------
+def _ar_vae(**kw):
+    torch.manual_seed(0)
+    return ARDecoderVAE((1, 2, 2), ARDecoderVAEConfig(latent_dim=1, hidden=16, eval_samples=2000, **kw)).double()
+
+
+def test_ar_decoder_is_autoregressive_in_x_and_sees_z():
+    model = _ar_vae()
+    z = torch.randn(1, 1, dtype=torch.float64)
+    check_autoregressive(lambda x: model.decoder(x.double(), z.expand(len(x), -1)), num_dims=4)
+    zz = torch.randn(3, 1, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(model.decoder(torch.rand(3, 4, dtype=torch.float64), zz).sum(), zz)
+    assert (grad != 0).all()
+
+
+def test_ar_decoder_likelihood_is_normalised_and_samples_follow_the_marginal():
+    model = _ar_vae()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.7 * torch.randn_like(p))
+    x = enumerate_binary((1, 2, 2), torch.float64)  # all 16 images, in itertools.product order
+    with torch.no_grad():
+        z = torch.randn(3, 1, 1, dtype=torch.float64).expand(3, 16, 1)  # three codes, each with all 16 images
+        total = torch.logsumexp(model.log_likelihood_given_z(x, z), dim=1)  # log sum_x p(x | z), per code
+        assert torch.allclose(total, torch.zeros(3, dtype=torch.float64))
+        grid = torch.linspace(-10, 10, 20_001, dtype=torch.float64)[:, None, None].expand(-1, 16, 1)
+        log_joint = model.log_likelihood_given_z(x, grid) + Normal(0.0, 1.0).log_prob(grid[..., 0])
+        p = (torch.logsumexp(log_joint, 0) + math.log(20 / 20_000)).exp()  # p(x) by quadrature over z
+    n = 100_000
+    torch.manual_seed(5)
+    index = (model.sample(n).flatten(1) * torch.tensor([8.0, 4.0, 2.0, 1.0], dtype=torch.float64)).sum(1).long()
+    freq = torch.bincount(index, minlength=16).double() / n
+    threshold = 0.5 * (p * (1 - p) / n).sqrt().sum().item() + math.sqrt(math.log(1e6) / (2 * n))
+    assert 0.5 * (freq - p).abs().sum().item() < threshold  # TV distance, as for the plain VAE above
+
+
+def test_free_bits_and_annealing_change_only_the_kl_term():
+    x = enumerate_binary((1, 2, 2), torch.float64)
+    plain, free, annealed = _ar_vae(), _ar_vae(free_bits=0.3), _ar_vae(kl_anneal_steps=4)
+    free.load_state_dict(plain.state_dict())
+    annealed.load_state_dict(plain.state_dict())
+    mu, logvar = plain.encode(x)
+    kl_per_dim = 0.5 * (mu ** 2 + logvar.exp() - logvar - 1)  # (16, 1)
+    losses = {}
+    for name, model in {"plain": plain, "free": free}.items():
+        torch.manual_seed(1)
+        losses[name] = model.loss(x)
+    difference = losses["free"] - losses["plain"]  # the same noise, so the reconstructions cancel
+    expected = kl_per_dim.mean(0).clamp(min=0.3).sum() - kl_per_dim.sum(1).mean()
+    assert torch.allclose(difference, expected)
+    weights = []
+    for _ in range(6):
+        weights.append(annealed.kl_weight)
+        annealed.loss(x)
+    assert weights == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    annealed.eval()
+    annealed.loss(x)
+    assert annealed.kl_weight == 1.0 and int(annealed.steps_done) == 6  # evaluation does not advance it
+    with pytest.raises(ValueError, match="k=1, beta=1"):
+        ARDecoderVAE((1, 2, 2), ARDecoderVAEConfig(k=5))
+
+
+# -- VQ-VAE with an autoregressive prior over its codes -----------------------------------------------
+def test_code_pixelcnn_is_causal_normalised_and_samples_from_its_probabilities():
+    torch.manual_seed(0)
+    prior = CodePixelCNN(3, (2, 2), channels=8, n_layers=2).double()
+    with torch.no_grad():
+        for p in prior.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+    grids = torch.tensor(list(itertools.product(range(3), repeat=4))).view(81, 2, 2)  # every grid
+    log_p = prior.log_prob(grids)
+    assert abs(torch.logsumexp(log_p, 0).item()) < 1e-10
+    # causality: changing the code at raster position m changes no logits at positions <= m
+    base = prior.logits(grids[:1]).flatten(2)
+    for m in range(4):
+        changed = grids[:1].clone().flatten(1)
+        changed[0, m] = (changed[0, m] + 1) % 3
+        moved = (prior.logits(changed.view(1, 2, 2)).flatten(2) - base).abs().amax(1)[0]
+        assert (moved[: m + 1] == 0).all() and (m == 3 or (moved[m + 1:] > 0).any())
+    n = 50_000
+    torch.manual_seed(3)
+    codes = prior.sample(n).flatten(1)
+    index = (codes * torch.tensor([27, 9, 3, 1])).sum(1)
+    counts = torch.bincount(index, minlength=81).double()
+    expected = n * log_p.exp()
+    statistic = ((counts - expected) ** 2 / expected).sum().item()
+    assert chi2.sf(statistic, 80) > 1e-6, statistic
+    with pytest.raises(ValueError, match="long tensor"):
+        prior.log_prob(grids.float())
+    with pytest.raises(ValueError, match="indices in 0..2"):
+        prior.log_prob(grids + 1)
+
+
+def test_vqvae_with_a_trained_code_prior_tightens_the_bound_and_samples_from_it():
+    model = VQVAE((1, 8, 8), VQVAEConfig(n_codes=8, code_dim=4, hidden=16))
+    x, _ = digits("train", binarize=True)
+    fit(model, x, steps=200, lr=3e-3, device="cpu", progress=False, seed=0)
+    with torch.no_grad():
+        codes = model.encode(x)
+        uniform_bound = model.log_prob(x)
+    torch.manual_seed(0)
+    prior = CodePixelCNN(8, model.latent_shape, channels=16, n_layers=2)
+    optimizer = torch.optim.Adam(prior.parameters(), lr=1e-2)
+    for _ in range(150):  # the second stage: the autoencoder is frozen, the prior fits its codes
+        loss = -prior.log_prob(codes[torch.randint(len(codes), (100,))]).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.prior = prior
+    with torch.no_grad():
+        bound = model.log_prob(x)
+        prior_nats = -prior.log_prob(codes)
+    # log p(x) >= log p(x | z_q) + log p(z_q): same reconstruction term, better prior term
+    assert torch.allclose(bound - uniform_bound, -prior_nats + 4 * math.log(8), atol=1e-4)
+    assert prior_nats.mean() < 4 * math.log(8) - 1.0
+    samples = model.sample(64)
+    assert samples.shape == (64, 1, 8, 8) and ((samples == 0) | (samples == 1)).all()
+    with pytest.raises(ValueError, match="prior must be 'uniform' or 'pixelcnn'"):
+        VQVAE((1, 8, 8), VQVAEConfig(prior="transformer"))
+
+
+def test_free_bits_keep_the_rate_that_the_plain_elbo_gives_up():
+    x, x_test = digits("train", binarize=True)[0], digits("test", binarize=True)[0]
+    rates = {}
+    for free_bits in (0.0, 0.5):
+        torch.manual_seed(0)
+        model = ARDecoderVAE((1, 8, 8), ARDecoderVAEConfig(latent_dim=8, hidden=200, free_bits=free_bits))
+        fit(model, x, steps=300, lr=3e-3, device="cpu", progress=False, seed=0)
+        rates[free_bits] = model.eval().validation_metrics(x_test)["rate"]
+    # lambda L = 4 nats are free: the rate stays above them (4.8 here); the plain ELBO keeps 2.7 and falling
+    assert rates[0.5] > 0.5 * 8 and rates[0.5] > rates[0.0] + 1.5, rates

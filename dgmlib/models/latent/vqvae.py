@@ -12,8 +12,12 @@ z_st = z_e + sg(z_q - z_e). The training loss has three visible parts:
 With a uniform prior over the n = h * w codes, q(z|x) is one-hot and
 KL(q || p) = n log K, so log p(x|z_q) - n log K is an ELBO: ``log_prob`` is a
 lower bound. Replacing the uniform prior by an autoregressive model of the code
-grid (a PixelCNN over code indices, week 2) is what makes VQ-VAE samples good;
-``sample`` here draws codes uniformly, which shows why that prior is needed.
+grid (a PixelCNN over code indices, week 2) is what makes VQ-VAE samples good.
+With ``prior = "uniform"`` ``sample`` draws codes uniformly, which shows why that prior is
+needed; with ``prior = "pixelcnn"`` (or a trained :class:`CodePixelCNN` assigned to
+``model.prior``, the usual two-stage recipe) ``log_prob`` is the tighter bound
+log p(x | z_q) + log p(z_q) and ``sample`` draws the codes from the prior. When the prior is
+part of the model, ``loss`` adds its NLL of the (gradient-free) codes, so ``fit`` trains both.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from torch.distributions import constraints
 from ...nn.functional import bernoulli_log_prob
 from ..base import GenerativeModel
 from ..registry import binary_example, register
+from .code_prior import CodePixelCNN
 
 
 @dataclass
@@ -37,6 +42,9 @@ class VQVAEConfig:
     code_dim: int = 16  # C, the dimension of each code vector
     hidden: int = 64  # channels of the convolutional encoder and decoder
     commitment: float = 0.25  # beta, the commitment weight (the paper's value)
+    prior: str = "uniform"  # "uniform" over the K codes, or "pixelcnn": an autoregressive CodePixelCNN
+    prior_channels: int = 64  # width of the CodePixelCNN
+    prior_layers: int = 4  # masked convolutions of the CodePixelCNN
 
 
 class VQVAE(GenerativeModel):
@@ -60,6 +68,19 @@ class VQVAE(GenerativeModel):
         self.decoder = nn.Sequential(nn.Conv2d(c.code_dim, c.hidden, 1), nn.ReLU(),
                                      nn.ConvTranspose2d(c.hidden, c.hidden, 4, 2, 1), nn.ReLU(),
                                      nn.ConvTranspose2d(c.hidden, channels, 4, 2, 1))
+        if c.prior == "uniform":
+            self.prior: CodePixelCNN | None = None
+        elif c.prior == "pixelcnn":
+            self.prior = CodePixelCNN(c.n_codes, self.latent_shape, c.prior_channels, c.prior_layers)
+        else:
+            raise ValueError(f"prior must be 'uniform' or 'pixelcnn', got {c.prior!r}")
+
+    def log_prior(self, indices: Tensor) -> Tensor:
+        """log p(z) of code grids (B, h, w) -> (B,): n log(1/K) for the uniform prior, else the PixelCNN's."""
+        if self.prior is None:
+            return torch.full((len(indices),), -self.n_latents * math.log(self.config.n_codes),
+                              dtype=self.dtype, device=indices.device)
+        return self.prior.log_prob(indices)
 
     @property
     def n_latents(self) -> int:
@@ -91,27 +112,36 @@ class VQVAE(GenerativeModel):
         self.check_input(x)
         self.check_labels(y, len(x), x.device)
         z_e = self.encoder(2 * x - 1)
-        z_q, _ = self.quantize(z_e)
+        z_q, indices = self.quantize(z_e)
         z_st = z_e + (z_q - z_e).detach()  # straight-through: forward z_q, backward to z_e
         reconstruction = -self._reconstruction_log_lik(x, self.decoder(z_st))
         codebook = ((z_q - z_e.detach()) ** 2).flatten(1).sum(1)  # moves the codes to the encodings
         commitment = ((z_e - z_q.detach()) ** 2).flatten(1).sum(1)  # keeps the encodings near their codes
-        return (reconstruction + codebook + self.config.commitment * commitment).mean()
+        loss = (reconstruction + codebook + self.config.commitment * commitment).mean()
+        if self.prior is not None:  # the codes are integers: this term trains the prior only
+            loss = loss - self.prior.log_prob(indices).mean()
+        return loss
 
     def _log_prob(self, x: Tensor) -> Tensor:
-        """ELBO under a uniform prior over codes: log p(x | z_q(x)) - n log K  (B,)."""
-        logits = self.decode(self.encode(x))
-        return self._reconstruction_log_lik(x, logits) - self.n_latents * math.log(self.config.n_codes)
+        """ELBO with the one-hot q(z|x): log p(x | z_q(x)) + log p(z_q(x))  (B,); uniform: - n log K."""
+        indices = self.encode(x)
+        return self._reconstruction_log_lik(x, self.decode(indices)) + self.log_prior(indices)
 
     def _sample(self, n: int, mean: bool = False) -> Tensor:
-        """Codes uniformly from the prior (n, h, w), then x ~ p(x | codes); ``mean=True``: the Bernoulli means.
+        """Codes from the prior (n, h, w), then x ~ p(x | codes); ``mean=True``: the Bernoulli means.
 
         The indices are integers; the codebook lookup gives the images the model's dtype.
         """
-        indices = torch.randint(0, self.config.n_codes, (n, *self.latent_shape), device=self.device)
+        if self.prior is not None:
+            indices = self.prior.sample(n)
+        else:
+            indices = torch.randint(0, self.config.n_codes, (n, *self.latent_shape), device=self.device)
         probs = torch.sigmoid(self.decode(indices))
         return probs if mean else torch.bernoulli(probs)
 
 
 register("vqvae", example=binary_example((1, 8, 8)),
          build=lambda: VQVAE((1, 8, 8), VQVAEConfig(n_codes=8, code_dim=4, hidden=8)))
+register("vqvae_pixelcnn_prior", example=binary_example((1, 8, 8)),
+         build=lambda: VQVAE((1, 8, 8), VQVAEConfig(n_codes=8, code_dim=4, hidden=8, prior="pixelcnn",
+                                                    prior_channels=8, prior_layers=2)))
