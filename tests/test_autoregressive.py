@@ -1,11 +1,15 @@
 """Autoregressive models: the autoregressive property through Jacobians, normalisation by
-enumeration, sample frequencies, and PixelCNN's blind spot versus the gated variant."""
+enumeration, sample frequencies, and PixelCNN's blind spot versus the gated variant; colour masks
+through gradients, the class-conditional Gated PixelCNN per label, completion, and the Transformer's
+key/value cache against recomputation."""
 import pytest
 import torch
 from torch.autograd.functional import jacobian
 
 from dgmlib.models import (FVSBN, MADE, NADE, GatedPixelCNN, GatedPixelCNNConfig, MADEConfig, PixelCNN,
                            PixelCNNConfig, PixelTransformer, TransformerConfig)
+from dgmlib.models.autoregressive import colour_causal_mask, colour_pixelcnn_net
+from dgmlib.nn import MaskedConv2d
 from dgmlib.testing import check_autoregressive, check_normalized, enumerate_binary
 
 
@@ -181,3 +185,160 @@ def test_pixelcnn_has_a_blind_spot_and_the_gated_pixelcnn_does_not():
     assert not seen["pixelcnn"][5, 8] and seen["pixelcnn"][4, 8]
     assert seen["gated"][5, 8]
     assert seen["gated"][:i].sum() > seen["pixelcnn"][:i].sum()
+
+
+# -- colour masks ----------------------------------------------------------------------------------
+def colour_dependencies(net, shape=(3, 5, 5), n_inputs=3):
+    """deps[c, i, c', j]: output channel c at pixel i depends on input channel c' at pixel j (by gradients)."""
+    colours, h, w = shape
+    torch.manual_seed(0)
+    deps = torch.zeros(colours, h * w, colours, h * w, dtype=torch.bool)
+    for _ in range(n_inputs):  # inputs in (0, 1), not binary, so that no ReLU is off at every point
+        x = torch.rand(1, *shape, dtype=torch.float64)
+        J = jacobian(lambda v: net(v).flatten(), x).view(colours, h * w, colours, h * w)
+        deps |= J != 0
+    return deps
+
+
+def allowed_colour_dependencies(mask_type, colours=3, pixels=25):
+    """Earlier pixels, any channel; the same pixel, channels < c (A) or <= c (B)."""
+    pixel = torch.arange(pixels)
+    colour = torch.arange(colours)
+    earlier = (pixel[None, :] < pixel[:, None])[None, :, None, :]
+    same = (pixel[None, :] == pixel[:, None])[None, :, None, :]
+    lower = colour[None, :] < colour[:, None] if mask_type == "A" else colour[None, :] <= colour[:, None]
+    return earlier | (same & lower[:, None, :, None])
+
+
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+def test_one_colour_masked_layer_sees_earlier_pixels_and_the_allowed_channels_of_its_own(mask_type):
+    torch.manual_seed(0)
+    layer = MaskedConv2d(3, 3, 5, colour_causal_mask(5, 3, 3, mask_type)).double()
+    deps = colour_dependencies(layer)
+    allowed = allowed_colour_dependencies(mask_type)
+    assert not (deps & ~allowed).any(), "a colour channel depends on the future or on a later channel"
+    centre = torch.arange(25)
+    own = deps[:, centre, :, centre]  # (pixel, c, c'): dependence on the same pixel, for every pixel
+    expected = torch.tril(torch.ones(3, 3, dtype=torch.bool), diagonal=-1 if mask_type == "A" else 0)
+    assert torch.equal(own[12], expected)  # R sees nothing of its own pixel (A) or itself (B); B sees R and G
+    assert deps[:, 12, :, 6].all()  # and every channel of the pixel above-left (inside the 5x5 kernel)
+
+
+def test_a_stack_of_colour_masks_is_autoregressive_over_pixels_and_channels():
+    torch.manual_seed(0)
+    net = colour_pixelcnn_net(channels=12, n_layers=2, kernel=3).double()  # 4 per colour: no path all dead
+    deps = colour_dependencies(net)
+    assert not (deps & ~allowed_colour_dependencies("A")).any()
+    centre = 12  # pixel (2, 2): G reads R, B reads R and G of the same pixel, R reads none of it
+    assert deps[1, centre, 0, centre] and deps[2, centre, 0, centre] and deps[2, centre, 1, centre]
+    assert not deps[0, centre, :, centre].any()
+    # a type-B first layer lets each channel see itself: the check above must catch it
+    leaky = colour_pixelcnn_net(channels=12, n_layers=2, kernel=3).double()
+    leaky[0].mask = colour_causal_mask(3, 3, 12, "B").double()
+    leaks = colour_dependencies(leaky) & ~allowed_colour_dependencies("A")
+    assert leaks[0, centre, 0, centre] and leaks[2, centre, 2, centre]
+
+
+def test_colour_masks_refuse_channels_that_do_not_split_into_three_groups():
+    with pytest.raises(ValueError, match="colour groups"):
+        colour_causal_mask(3, 3, 8, "A")
+    with pytest.raises(ValueError, match="mask_type"):
+        colour_causal_mask(3, 3, 6, "C")
+
+
+# -- the class-conditional Gated PixelCNN -------------------------------------------------------------
+def tiny_conditional(shape, scale=1.0, num_classes=10):
+    torch.manual_seed(0)
+    model = GatedPixelCNN(shape, GatedPixelCNNConfig(channels=6, n_layers=2, kernel=3, first_kernel=3),
+                          num_classes=num_classes).double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(scale * torch.randn_like(p))
+    return model.eval()
+
+
+def test_conditional_gated_pixelcnn_is_autoregressive_for_every_label():
+    model = tiny_conditional((1, 4, 4), scale=0.5)
+    inputs = torch.rand(4, 16, generator=torch.Generator().manual_seed(0))
+    earlier = torch.arange(16)[None, :] < torch.arange(16)[:, None]
+    for label in range(10):
+        y = torch.tensor([label])
+        # check_autoregressive hands a function float32 inputs; the model computes in float64
+        seen = check_autoregressive(lambda v: model.conditional_logits(v.double(), y.expand(len(v))), num_dims=16,
+                                    inputs=inputs)
+        assert seen[earlier].float().mean() > 0.5, "the model should use most earlier pixels"
+
+
+def test_conditional_gated_pixelcnn_is_normalised_for_every_label():
+    model = tiny_conditional((1, 3, 3))
+    assert abs(check_normalized(model, atol=1e-9)) < 1e-9  # 512 images for each of the 10 labels
+
+
+def test_conditional_samples_follow_the_label_they_are_drawn_for():
+    model = tiny_conditional((1, 2, 2), num_classes=2)
+    x = all_binary((1, 2, 2))
+    weights = torch.tensor([8.0, 4.0, 2.0, 1.0], dtype=torch.float64)
+    p = {label: model.log_prob(x, torch.full((16,), label)).exp() for label in (0, 1)}
+    assert 0.5 * (p[0] - p[1]).abs().sum() > 0.15  # the label changes the distribution
+    torch.manual_seed(1)
+    for label in (0, 1):
+        samples = model.sample(20_000, y=label)
+        freq = torch.bincount((samples.flatten(1) * weights).sum(1).long(), minlength=16).double() / 20_000
+        assert 0.5 * (freq - p[label]).abs().sum() < 0.03  # sampling noise <= 0.012
+        assert 0.5 * (freq - p[1 - label]).abs().sum() > 0.1  # and not the other label's distribution
+
+
+# -- completion and the key/value cache ----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["gated_pixelcnn", "transformer", "nade"])
+def test_completion_samples_the_rest_from_its_conditional(name):
+    model = tiny(name, (1, 2, 2), scale=1.0, order=[3, 2, 1, 0])
+    x = all_binary((1, 2, 2))
+    p = model.log_prob(x).exp().view(2, 2, 2, 2)  # p[x0, x1, x2, x3] (pixel index, not order)
+    first = model.order[:2].tolist()  # the two pixels kept
+    given = torch.zeros(20_000, 1, 2, 2, dtype=torch.float64)
+    given.view(-1, 4)[:, first[0]] = 1  # first pixel in the order on, the second off
+    torch.manual_seed(2)
+    samples = model.sample(20_000, given=given, n_given=2).view(-1, 4)
+    assert torch.equal(samples[:, first], given.view(-1, 4)[:, first])
+    rest = [i for i in range(4) if i not in first]
+    joint = p.permute(*first, *rest)[1, 0]  # p(rest, x_first = (1, 0)) as (2, 2)
+    conditional = (joint / joint.sum()).flatten()
+    index = (samples[:, rest] * torch.tensor([2.0, 1.0], dtype=torch.float64)).sum(1).long()
+    freq = torch.bincount(index, minlength=4).double() / len(samples)
+    assert 0.5 * (freq - conditional).abs().sum() < 0.03
+
+
+def test_transformer_cache_gives_the_logits_and_the_samples_of_recomputation():
+    model = tiny("transformer", (1, 5, 5), scale=1.0)
+    x = torch.randint(0, 2, (3, 25)).double()
+    cache = []
+    chunks = [model.cached_logits(x, 0, 7, cache)]  # a prefill of 7 positions, then one at a time
+    chunks += [model.cached_logits(x, t, t + 1, cache) for t in range(7, 25)]
+    assert torch.allclose(torch.cat(chunks, 1), model.conditional_logits(x), atol=1e-12)
+    assert cache[0][0].shape == (3, 2, 25, 4)  # keys of all 25 positions, 2 heads of 4
+    torch.manual_seed(5)
+    cached = model.sample(200, cache=True)
+    torch.manual_seed(5)
+    recomputed = model.sample(200, cache=False)
+    assert torch.equal(cached, recomputed) and 0.05 < cached.mean() < 0.95
+    completions = []
+    for cache in (True, False):  # completion: the 10 given pixels are one prefill of the cache
+        torch.manual_seed(6)
+        completions.append(model.sample(50, given=cached[:50], n_given=10, cache=cache))
+    assert torch.equal(*completions)
+    assert torch.equal(completions[0].flatten(1)[:, :10], cached[:50].flatten(1)[:, :10])
+    with pytest.raises(ValueError, match="no sampling cache"):
+        tiny("pixelcnn", (1, 3, 3)).sample(2, cache=True)
+
+
+def test_completion_refuses_bad_arguments():
+    model = tiny("gated_pixelcnn", (1, 3, 3))
+    x = all_binary((1, 3, 3))[:4]
+    with pytest.raises(ValueError, match="n_given"):
+        model.sample(4, given=x, n_given=10)
+    with pytest.raises(ValueError, match="needs the pixels"):
+        model.sample(4, n_given=3)
+    with pytest.raises(ValueError, match="given= needs n_given"):
+        model.sample(4, given=x)
+    with pytest.raises(ValueError, match="3 images but 4"):
+        model.sample(4, given=x[:3], n_given=3)

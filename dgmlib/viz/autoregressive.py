@@ -5,6 +5,9 @@
   network drawn as in Germain et al. (2015), Figure 1.
 * :func:`plot_binary_matrix`, :func:`plot_kernel_mask`: a 0/1 matrix (a mask, a
   connectivity matrix) and a convolution kernel's causal mask.
+* :func:`plot_colour_mask`: a colour mask (out, in, k, k) as a grid of kernels, one per
+  pair of colour groups (R, G, B), showing which channels of the current pixel are seen.
+* :func:`plot_sampling_cost`: sampling time against the number of pixels D, with and without a cache.
 * :func:`receptive_field`, :func:`plot_receptive_field`: which input pixels one
   output logit depends on, measured by gradients (so it tests the network that
   runs, not the masks we meant to build), with the blind spot coloured.
@@ -139,6 +142,56 @@ def plot_kernel_mask(mask, ax=None, title: str | None = None):
     return ax
 
 
+COLOURS = ("R", "G", "B")
+
+
+def plot_colour_mask(mask, n_colours: int = 3, fig=None, title: str | None = None):
+    """Draw a colour causal mask (out_channels, in_channels, kh, kw) as an n_colours x n_colours grid of kernels.
+
+    Row c is the output group of colour c, column c' the input group of colour c'; each cell is the
+    kernel mask of the first channel pair of those groups, with the centre (the current pixel)
+    outlined in red: filled there when output colour c may read input colour c' of the same pixel.
+    """
+    m = _as_numpy(mask)
+    out_size, in_size = m.shape[0] // n_colours, m.shape[1] // n_colours
+    fig = fig or plt.figure(figsize=(1.3 * n_colours + 0.6, 1.3 * n_colours + 0.6))
+    axes = fig.subplots(n_colours, n_colours, squeeze=False)
+    names = COLOURS if n_colours == 3 else [str(c) for c in range(n_colours)]
+    for c_out in range(n_colours):
+        for c_in in range(n_colours):
+            ax = axes[c_out, c_in]
+            plot_kernel_mask(m[c_out * out_size, c_in * in_size], ax=ax)
+            if c_out == n_colours - 1:
+                ax.set_xlabel(f"from {names[c_in]}")
+            if c_in == 0:
+                ax.set_ylabel(f"to {names[c_out]}")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_sampling_cost(num_dims: Sequence[int], seconds: dict[str, Sequence[float]], ax=None,
+                       title: str | None = None):
+    """Sampling time against the number of pixels D on log-log axes, one line per method (e.g. cached or not).
+
+    seconds: {label: times, one per entry of num_dims}. Dotted guides of slope 1 and 2 through the
+    first point of the first line show O(D) and O(D^2) growth.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.6))
+    d = np.asarray(num_dims, dtype=float)
+    for label, times in seconds.items():
+        ax.loglog(d, times, "o-", label=label)
+    first = np.asarray(next(iter(seconds.values())), dtype=float)[0]
+    for power, style in ((1, ":"), (2, "--")):
+        ax.loglog(d, first * (d / d[0]) ** power, color="0.6", ls=style, lw=0.8, label=f"$\propto D^{power}$")
+    ax.set(xlabel="pixels D", ylabel="seconds per batch of samples")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def receptive_field(model, pixel: tuple[int, int], n_inputs: int = 4, seed: int = 0) -> Tensor:
     """|d logit_pixel / d x| summed over random inputs: (H, W); zero exactly where the logit cannot look.
 
@@ -206,4 +259,5 @@ def plot_receptive_field(grad: Tensor, pixel: tuple[int, int], order: Tensor | N
 
 
 __all__ = ["made_connectivity", "hidden_degrees", "draw_made", "plot_binary_matrix", "plot_kernel_mask",
+           "plot_colour_mask", "plot_sampling_cost",
            "receptive_field", "field_categories", "plot_receptive_field"]

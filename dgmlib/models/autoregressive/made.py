@@ -114,9 +114,12 @@ class MADE(AutoregressiveModel):
         self.use_mask(current)
         return torch.logsumexp(torch.stack(per_mask), dim=0) - math.log(self.config.n_masks)
 
-    def _sample(self, n: int, temperature: float = 1.0) -> Tensor:
+    def _sample(self, n: int, **options) -> Tensor:
         if self.training or not self.config.ensemble or self.config.n_masks == 1:
-            return super()._sample(n, temperature)
+            return super()._sample(n, **options)
+        if options.get("n_given"):
+            raise ValueError("completion (n_given) needs one autoregressive model, and the ensemble mixes "
+                             "several; set model.config.ensemble = False to complete with the current mask")
         # a sample of the mixture: a mask chosen uniformly for each example
         current, out = self.mask_index, []
         choice = torch.randint(0, self.config.n_masks, (n,))
@@ -124,10 +127,9 @@ class MADE(AutoregressiveModel):
             count = int((choice == k).sum())
             if count:
                 self.use_mask(k)
-                out.append(super()._sample(count, temperature))
+                out.append(super()._sample(count, **options))
         self.use_mask(current)
         return torch.cat(out)[torch.randperm(n, device=self.device)]
-
 
 register("made", build=lambda: MADE((1, 3, 3), MADEConfig(hidden_sizes=(16, 16))),
          example=binary_example((1, 3, 3)))

@@ -8,7 +8,10 @@
 * :class:`GatedPixelCNN` (van den Oord et al., 2016b): a vertical stack that sees
   every row above, and a horizontal stack that sees the pixels to the left in
   the current row, joined by a down-shift so no future pixel leaks in; gated
-  tanh * sigmoid units. No blind spot.
+  tanh * sigmoid units. No blind spot. With ``num_classes`` it models p(x | y): a learned
+  embedding of the label is added to the pre-activations of both stacks in every layer,
+  tanh(W_f * x + V_f e_y) * sigmoid(W_g * x + V_g e_y), as in the conditional PixelCNN of
+  van den Oord et al. (2016b).
 
 Both predict one Bernoulli logit per pixel: logits (B, 1, H, W) for x (B, 1, H, W).
 """
@@ -22,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...nn.masked import MaskedConv2d, causal_mask
-from ..registry import binary_example, register
+from ..registry import binary_example, class_labels, register
 from .base import AutoregressiveModel
 
 
@@ -43,8 +46,9 @@ class ImageAutoregressive(AutoregressiveModel):
         """x: (B, 1, H, W) -> logits (B, 1, H, W)."""
         raise NotImplementedError
 
-    def conditional_logits(self, x: Tensor) -> Tensor:
-        return self.logits_image(x.view(-1, *self.event_shape)).flatten(1)
+    def conditional_logits(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        image = x.view(-1, *self.event_shape)
+        return (self.logits_image(image, y) if self.conditional else self.logits_image(image)).flatten(1)
 
 
 @dataclass
@@ -106,7 +110,7 @@ class GatedLayer(nn.Module):
     sees the current row to the left (type A) or up to the centre (type B).
     """
 
-    def __init__(self, in_channels: int, channels: int, kernel: int, mask_type: str):
+    def __init__(self, in_channels: int, channels: int, kernel: int, mask_type: str, num_classes: int | None = None):
         super().__init__()
         v_mask = torch.zeros(kernel, kernel)
         v_mask[: kernel // 2 + 1, :] = 1  # rows above and the current row, all columns
@@ -115,38 +119,51 @@ class GatedLayer(nn.Module):
         self.v_to_h = nn.Conv2d(2 * channels, 2 * channels, 1)
         self.h_out = nn.Conv2d(channels, channels, 1)
         self.residual = mask_type == "B"  # the first layer's input still holds the current pixel
+        if num_classes is not None:  # V e_y of each stack: a per-layer bias that depends on the label only
+            self.v_label = nn.Embedding(num_classes, 2 * channels)
+            self.h_label = nn.Embedding(num_classes, 2 * channels)
 
     @staticmethod
     def gate(a: Tensor) -> Tensor:
         value, gate = a.chunk(2, dim=1)
         return torch.tanh(value) * torch.sigmoid(gate)
 
-    def forward(self, v: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, v: Tensor, h: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         v_pre = self.v_conv(v)
+        if y is not None:  # the label's bias, the same at every position: (B, 2C) -> (B, 2C, 1, 1)
+            v_pre = v_pre + self.v_label(y)[:, :, None, None]
         v_above = F.pad(v_pre, (0, 0, 1, 0))[:, :, :-1, :]  # shift down one row: rows strictly above
-        h_new = self.h_out(self.gate(self.h_conv(h) + self.v_to_h(v_above)))
+        h_pre = self.h_conv(h) + self.v_to_h(v_above)
+        if y is not None:
+            h_pre = h_pre + self.h_label(y)[:, :, None, None]
+        h_new = self.h_out(self.gate(h_pre))
         return self.gate(v_pre), (h + h_new if self.residual else h_new)
 
 
 class GatedPixelCNN(ImageAutoregressive):
-    """Gated PixelCNN over binary images (B, 1, H, W): no blind spot."""
+    """Gated PixelCNN over binary images (B, 1, H, W): no blind spot.
 
-    def __init__(self, event_shape: Sequence[int] = (1, 28, 28), config: GatedPixelCNNConfig | None = None):
-        super().__init__(event_shape)
+    num_classes: None for p(x); an integer for the class-conditional p(x | y), y: (B,) in 0..num_classes - 1.
+    """
+
+    def __init__(self, event_shape: Sequence[int] = (1, 28, 28), config: GatedPixelCNNConfig | None = None,
+                 num_classes: int | None = None):
+        super().__init__(event_shape, num_classes=num_classes)
         if self.event_shape[0] != 1:
             raise ValueError("this Gated PixelCNN models single-channel binary images (1, H, W)")
         self.config = config = config or GatedPixelCNNConfig()
         _check_odd_kernels(config)
         c = config.channels
         self.layers = nn.ModuleList(
-            [GatedLayer(1, c, config.first_kernel, "A")]
-            + [GatedLayer(c, c, config.kernel, "B") for _ in range(config.n_layers)])
+            [GatedLayer(1, c, config.first_kernel, "A", self.num_classes)]
+            + [GatedLayer(c, c, config.kernel, "B", self.num_classes) for _ in range(config.n_layers)])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, 1, 1))
 
-    def logits_image(self, x: Tensor) -> Tensor:
+    def logits_image(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """x: (B, 1, H, W), y: (B,) labels of a conditional model -> logits (B, 1, H, W)."""
         v = h = 2 * x - 1
         for layer in self.layers:
-            v, h = layer(v, h)
+            v, h = layer(v, h, y)
         return self.head(h)
 
 
@@ -154,3 +171,6 @@ register("pixelcnn", example=binary_example((1, 5, 5)),
          build=lambda: PixelCNN((1, 5, 5), PixelCNNConfig(channels=8, n_blocks=2, first_kernel=5)))
 register("gated_pixelcnn", example=binary_example((1, 5, 5)),
          build=lambda: GatedPixelCNN((1, 5, 5), GatedPixelCNNConfig(channels=8, n_layers=2, kernel=3, first_kernel=5)))
+register("gated_pixelcnn_conditional", example=binary_example((1, 5, 5)), labels=class_labels(10),
+         build=lambda: GatedPixelCNN((1, 5, 5), GatedPixelCNNConfig(channels=8, n_layers=2, kernel=3, first_kernel=5),
+                                     num_classes=10))
