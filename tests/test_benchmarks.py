@@ -62,3 +62,15 @@ def test_quick_test_subset_is_drawn_at_random(capsys):
     setup = command_line(["--device", "cpu"], table, "", quick_minutes=1.0, quick_eval=500, quick_note="")
     assert len(setup.x_test) == 500
     assert setup.x_test.mean().item() == pytest.approx(0.132512, abs=0.01)
+
+
+@pytest.mark.slow
+def test_flows_benchmark_reports_bits_per_dim_on_8_bit_mnist(capsys):
+    rows = load("flows").main(["--models", "realnvp,glow", "--minutes", "0.1", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert [r["model"] for r in rows] == ["realnvp", "glow"] and "8-bit MNIST" in out
+    for r in rows:
+        # the dequantization bound in nats of the discrete data: between a trained flow and 8 bits/dim (uniform)
+        assert r["bits_per_dim"] == pytest.approx(r["test_nll"] / (784 * math.log(2)))
+        assert 0 < r["bits_per_dim"] < 8.0 and r["steps"] > 0
+    assert "1.06 b/d" in out and "1.05 b/d" in out and "FFJORD" in out
