@@ -9,7 +9,9 @@ is graded once, in a module-scoped fixture:
         student, one per solution cell);
     autograde -> generate_feedback -> export.
 
-The tests then read the scores from the gradebook and check the files nbgrader wrote.
+The tests then read the scores from the gradebook and check the files nbgrader wrote. Mutants with
+``loses=None`` are correct answers written differently: they must keep full marks. Written answers
+(markdown grade cells) are left to a person: they count in the maximum, not in the autograded score.
 """
 from __future__ import annotations
 
@@ -120,8 +122,10 @@ class Graded:
     master: nbformat.NotebookNode                      # solutions/HW/HW.ipynb (first notebook)
     notebook: str                                      # its name without .ipynb
     groups: dict[str, list[Mutant]]                    # mutant students
-    scores: dict[str, dict[str, tuple[float, float]]]  # student -> grade_id -> (score, max)
+    scores: dict[str, dict[str, tuple[float, float]]]  # student -> grade_id -> (score, max), autograded parts
     course_id: str
+    manual: dict[str, dict[str, tuple[float | None, float, bool]]] = field(default_factory=dict)
+    # student -> grade_id -> (score, max, needs_manual_grade) of the parts graded by hand (free response)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -165,6 +169,9 @@ def _mutate(nb: nbformat.NotebookNode, mutants: list[Mutant]) -> nbformat.Notebo
         cell = cells.get(mutant.cell)
         assert cell is not None and _nbgrader_meta(cell).get("solution"), (
             f"mutant {mutant.name!r}: no solution cell {mutant.cell!r}")
+        if mutant.source is not None:  # a differently written answer replaces the whole cell
+            cell.source = mutant.source
+            continue
         for old, new in mutant.subs:
             count = cell.source.count(old)
             assert count == 1, f"mutant {mutant.name!r}: {old!r} occurs {count} times in cell {mutant.cell!r}, not once"
@@ -211,24 +218,30 @@ def graded(request, tmp_path_factory) -> Graded:
 
     _collect(course, hw)
     start = time.perf_counter()
-    _nbgrader(course, "autograde", hw)
+    # every student runs the whole notebook (several train a small model): allow for a busy CI machine
+    _nbgrader(course, "autograde", hw, timeout=2400)
     timings["autograde"] = time.perf_counter() - start
     start = time.perf_counter()
     _nbgrader(course, "generate_feedback", hw)
     timings["generate_feedback"] = time.perf_counter() - start
     _nbgrader(course, "export")
 
-    scores = {}
+    scores, manual = {}, {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", config.CourseDirectory.course_id) as gb:
         for student_dir in sorted((course / "submitted").iterdir()):
             sub = gb.find_submission_notebook(name, hw, student_dir.name)
-            scores[student_dir.name] = {g.name: (g.score, g.max_score) for g in sub.grades}
+            # a markdown grade cell is a written answer: nbgrader leaves it to a person
+            scores[student_dir.name] = {g.name: (g.score, g.max_score) for g in sub.grades
+                                        if g.cell.cell_type == "code"}
+            manual[student_dir.name] = {g.name: (g.score, g.max_score, g.needs_manual_grade) for g in sub.grades
+                                        if g.cell.cell_type != "code"}
     print(f"{hw}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     for student, parts in scores.items():
         lost = {gid: f"{s:g}/{m:g}" for gid, (s, m) in parts.items() if s < m}
         print(f"  {student}: {sum(s for s, _ in parts.values()):g}/{sum(m for _, m in parts.values()):g}"
               f" {[m.name for m in groups.get(student, [])]} lost {lost}")
-    return Graded(hw, course, master, name, groups, scores, config.CourseDirectory.course_id, timings)
+    return Graded(hw, course, master, name, groups, scores, config.CourseDirectory.course_id,
+                  manual=manual, timings=timings)
 
 
 # --------------------------------------------------------------------------- the tests
@@ -256,6 +269,22 @@ def test_master_has_points_and_no_outputs(graded: Graded):
     for cell in graded.master.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_written_answer_is_graded_by_hand(graded: Graded):
+    """Each homework has a free-response cell with points, a rubric in the master and none in the release,
+    and a person grades it: autograde leaves the reference answer for manual grading."""
+    cells = [c for c in graded.master.cells if c.cell_type == "markdown" and _nbgrader_meta(c).get("grade")]
+    assert cells, "expected a manually graded written answer (a markdown cell with solution and grade)"
+    for cell in cells:
+        meta = _nbgrader_meta(cell)
+        assert meta.get("solution") and meta.get("points", 0) > 0, f"{meta['grade_id']}: a written answer with points"
+        assert "Rubric" in cell.source, f"{meta['grade_id']}: the master holds a rubric for the graders"
+    answers = graded.manual[SOLUTION_STUDENT]
+    assert set(answers) == {_nbgrader_meta(c)["grade_id"] for c in cells}
+    assert all(needs for _, _, needs in answers.values()), f"the written answers are not left to a person: {answers}"
+    release = (ROOT / "assignments" / graded.hw / f"{graded.notebook}.ipynb").read_text(encoding="utf-8")
+    assert "Rubric" not in release, "the release shows the rubric"
 
 
 def test_solution_gets_full_marks(graded: Graded):
@@ -294,7 +323,10 @@ def test_export_has_every_student(graded: Graded):
         rows = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == graded.hw}
     assert set(rows) == set(graded.scores)
     total = sum(graded.parts.values())
-    assert float(rows[SOLUTION_STUDENT]["score"]) == float(rows[SOLUTION_STUDENT]["max_score"]) == total
+    by_hand = sum(mx for _, mx, _ in graded.manual[SOLUTION_STUDENT].values())
+    # before anyone grades the written answers, the export holds the autograded points of the maximum
+    assert float(rows[SOLUTION_STUDENT]["score"]) == total
+    assert float(rows[SOLUTION_STUDENT]["max_score"]) == total + by_hand
     if RELEASE_STUDENT in rows:
         assert float(rows[RELEASE_STUDENT]["score"]) == 0
 
