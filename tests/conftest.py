@@ -15,6 +15,13 @@ os.environ.setdefault("DGM_QUICK", "1")
 # nbgrader shells out to `alembic`, which lives beside this Python.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Two xdist workers share 2 cores: one thread each (and in every kernel they start), because torch's
+# threads spin when the cores are oversubscribed and small models then train ten times slower.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
