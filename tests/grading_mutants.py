@@ -741,3 +741,10 @@ MUTANTS: dict[str, list[Mutant]] = {
             """),
     ],
 }
+
+
+# hw3's mutants live in their own file (written beside this one); merged here so that every assignment
+# under solutions/ has its entry. At the end of the file, after MUTANTS, Mutant and _m exist.
+from grading_mutants_hw3 import HW3_MUTANTS  # noqa: E402
+
+MUTANTS["hw3_flows"] = HW3_MUTANTS
