@@ -15,7 +15,7 @@ os.environ.setdefault("DGM_QUICK", "1")
 # nbgrader shells out to `alembic`, which lives beside this Python.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 os.environ.setdefault("MPLBACKEND", "Agg")
-# Two xdist workers share 2 cores: one thread each (and in every kernel they start), because torch's
+# Two xdist workers (pyproject.toml's addopts) share 2 cores: one thread each (and in every kernel they start), because torch's
 # threads spin when the cores are oversubscribed and small models then train ten times slower.
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -27,3 +27,12 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist (``--dist loadgroup``), each assignment's grading tests stay on one worker, so its
+    module-scoped round trip runs once, while different assignments grade in parallel."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.path.name == "test_grading.py" and "graded" in params:
+            item.add_marker(pytest.mark.xdist_group(f"grading-{params['graded']}"))
