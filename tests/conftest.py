@@ -29,6 +29,7 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
 def pytest_collection_modifyitems(config, items):
     """Under xdist (``--dist loadgroup``), each assignment's grading tests stay on one worker, so its
     module-scoped round trip runs once, while different assignments grade in parallel."""
