@@ -28,12 +28,3 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 def root() -> Path:
     return ROOT
 
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
-def pytest_collection_modifyitems(config, items):
-    """Under xdist (``--dist loadgroup``), each assignment's grading tests stay on one worker, so its
-    module-scoped round trip runs once, while different assignments grade in parallel."""
-    for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if item.path.name == "test_grading.py" and "graded" in params:
-            item.add_marker(pytest.mark.xdist_group(f"grading-{params['graded']}"))
