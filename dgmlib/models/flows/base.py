@@ -86,6 +86,21 @@ class InverseTransform(Transform):
         return self.base_transform(z)
 
 
+@torch.no_grad()
+def latent_shape(transform: Transform, event_shape: Sequence[int]) -> tuple[int, ...]:
+    """The shape of z = transform(x) for one example, known at construction (transforms may reshape).
+
+    The probe runs in eval mode, so a data-dependent initialisation (ActNorm) never sees it.
+    """
+    was = transform.training
+    transform.eval()
+    try:
+        z, _ = transform(torch.full((1, *event_shape), 0.5))
+    finally:
+        transform.train(was)
+    return tuple(z.shape[1:])
+
+
 def standard_normal_log_prob(z: Tensor) -> Tensor:
     """log N(z; 0, I) summed over all but the batch dimension: (B, ...) -> (B,)."""
     return -0.5 * (z.flatten(1) ** 2 + math.log(2 * math.pi)).sum(1)
@@ -102,18 +117,7 @@ class Flow(GenerativeModel):
     def __init__(self, transform: Transform, event_shape: Sequence[int]):
         super().__init__(event_shape)
         self.transform = transform
-        with torch.no_grad():  # z's shape, known at construction (transforms may reshape, e.g. squeeze)
-            self.latent_shape = tuple(self._latent_shape())
-
-    def _latent_shape(self) -> torch.Size:
-        was = self.transform.training
-        self.transform.eval()
-        try:  # in eval mode, so a data-dependent initialisation (ActNorm) does not see the probe
-            probe = torch.full((1, *self.event_shape), 0.5)
-            z, _ = self.transform(probe)
-        finally:
-            self.transform.train(was)
-        return z.shape[1:]
+        self.latent_shape = latent_shape(transform, self.event_shape)
 
     def _log_prob(self, x: Tensor) -> Tensor:
         z, log_det = self.transform(x)

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from torch.distributions import constraints
 
 from ..base import GenerativeModel
-from .base import CompositeTransform, Transform, standard_normal_log_prob
+from .base import CompositeTransform, Transform, latent_shape, standard_normal_log_prob
 from .coupling import checkerboard_mask, conv_conditioner
 from .elementwise import Logit
 from .multiscale import MultiscaleConfig, multiscale_transform
@@ -114,11 +114,7 @@ class DequantizedFlow(GenerativeModel):
         self.transform = CompositeTransform([Logit(config.alpha), body])
         self.dequantizer = (UniformDequantizer() if config.dequantization == "uniform"
                             else VariationalDequantizer(channels, height, width))
-        with torch.no_grad():
-            was = self.training
-            self.eval()
-            self.latent_shape = tuple(self.transform(torch.full((1, *self.event_shape), 0.5))[0].shape[1:])
-            self.train(was)
+        self.latent_shape = latent_shape(self.transform, self.event_shape)
 
     def continuous_log_prob(self, y: Tensor) -> Tensor:
         """log p(y) of the density on [0, 1]^D: (B, C, H, W) -> (B,)."""
