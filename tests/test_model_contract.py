@@ -38,8 +38,8 @@ def test_declares_the_contract_attributes(name):
     assert isinstance(model.support, constraints.Constraint)
     assert isinstance(model.sample_needs_grad, bool)
     assert model.conditional == (REGISTRY[name].labels is not None) == (y is not None)
-    if model.conditional:
-        assert isinstance(model.num_classes, int) and model.num_classes >= 1
+    if model.conditional:  # on labels, or on inputs of a fixed shape (image-to-image translation)
+        assert (isinstance(model.num_classes, int) and model.num_classes >= 1) != (model.condition_shape is not None)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -57,7 +57,11 @@ def test_sample_and_log_prob_shapes(name, device):
         assert torch.isfinite(model.log_prob(samples, None if y is None else y[:5])).all()
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if REGISTRY[n].labels])
+LABELLED = [n for n in NAMES if REGISTRY[n].labels and REGISTRY[n].build().num_classes is not None]
+INPUT_CONDITIONED = [n for n in NAMES if REGISTRY[n].labels and REGISTRY[n].build().condition_shape is not None]
+
+
+@pytest.mark.parametrize("name", LABELLED)
 def test_conditional_models_sample_for_given_labels(name):
     model, _, _ = _build(name, "cpu")
     one_label = model.sample(4, 1)
@@ -68,6 +72,22 @@ def test_conditional_models_sample_for_given_labels(name):
         model.sample(2, torch.tensor([0, model.num_classes]))
     with pytest.raises(ValueError, match="expected 3 labels"):
         model.sample(3, torch.zeros(2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("name", INPUT_CONDITIONED)
+def test_input_conditioned_models_check_their_conditions(name):
+    model, x, y = _build(name, "cpu")
+    assert model.sample(len(y), y).shape == x.shape
+    with pytest.raises(ValueError, match="conditional on inputs"):
+        model.sample(4)
+    with pytest.raises(ValueError, match="floating-point"):
+        model.sample(len(y), y.long())
+    with pytest.raises(ValueError, match="expected 3 conditions"):
+        model.sample(3, y)
+    bad = y.clone()
+    bad.view(len(y), -1)[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        model.sample(len(y), bad)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -122,6 +142,10 @@ def test_state_dict_round_trip_reproduces_log_prob(name):
     torch.manual_seed(123)
     fresh = REGISTRY[name].build()
     fresh.load_state_dict(model.state_dict())
+    if model.log_prob_kind == "none":  # a GAN: the same samples from the same seed
+        model.eval(), fresh.eval()
+        assert torch.allclose(seeded(fresh.sample, len(x), y), seeded(model.sample, len(x), y))
+        return
     # stochastic estimates (log_prob_kind "estimate") reproduce under the same seed
     assert torch.allclose(seeded(fresh.log_prob, x, y), seeded(model.log_prob, x, y))
 
@@ -153,8 +177,13 @@ def test_bad_input_gets_a_clear_error(name):
     if y is None:
         with pytest.raises(ValueError, match="unconditional"):
             model.log_prob(x, torch.zeros(len(x), dtype=torch.long))
-    else:
+    elif model.num_classes is not None:
         with pytest.raises(ValueError, match="pass the labels"):
             model.log_prob(x)
         with pytest.raises(ValueError, match="integer tensor"):
             model.log_prob(x, y.float())
+    else:  # conditioned on inputs (translation)
+        with pytest.raises(ValueError, match="conditional on inputs"):
+            model.loss(x)
+        with pytest.raises(ValueError, match="floating-point"):
+            model.loss(x, y.long())

@@ -6,8 +6,9 @@
 * :mod:`dgmlib.models.autoregressive`: week 2 (FVSBN, NADE, MADE, PixelCNN, Gated PixelCNN, Transformer).
 * :mod:`dgmlib.models.latent`: week 3 (Gaussian mixture, PPCA, VAE/IWAE, VQ-VAE).
 * :mod:`dgmlib.models.flows`: week 4 (planar to Glow, MAF/IAF, spline couplings, dequantization).
+* :mod:`dgmlib.models.adversarial`: week 5 (MLP GAN, DCGAN, conditional GAN, InfoGAN, BiGAN, pix2pix, CycleGAN).
 
-Weeks 5-8 add ``adversarial/``, ``energy/`` and ``diffusion/`` beside them.
+Weeks 6-8 add ``energy/`` and ``diffusion/`` beside them.
 """
 from .base import Batch, GenerativeModel, InputDtypeError, LogProbKind, maximum_likelihood_step
 from .baselines import IndependentBernoulli, MarkovChainBernoulli
@@ -15,6 +16,7 @@ from .autoregressive import (FVSBN, MADE, NADE, AutoregressiveModel, GatedPixelC
                              MADEConfig, PixelCNN, PixelCNNConfig, PixelTransformer, TransformerConfig)
 from .latent import PPCA, VAE, VQVAE, GaussianMixture, VAEConfig, VQVAEConfig
 from .flows import DequantizedFlow, Flow, ImageFlowConfig, MultiscaleConfig
+from .adversarial import (GAN, MLPGAN, DCGAN, BiGAN, CycleGAN, GANConfig, InfoGAN, Pix2Pix)
 from .registry import REGISTRY, ModelSpec, register
 
 __all__ = [
@@ -25,4 +27,5 @@ __all__ = [
     "PixelCNN", "PixelCNNConfig", "GatedPixelCNN", "GatedPixelCNNConfig",
     "PixelTransformer", "TransformerConfig", "PPCA", "VAE", "VAEConfig", "VQVAE", "VQVAEConfig",
     "Flow", "DequantizedFlow", "ImageFlowConfig", "MultiscaleConfig",
+    "GAN", "GANConfig", "MLPGAN", "DCGAN", "InfoGAN", "BiGAN", "Pix2Pix", "CycleGAN",
 ]

@@ -15,8 +15,9 @@ A model is an ``nn.Module`` with
 * ``support``: where the data live, as a ``torch.distributions.constraints`` object
   (``boolean`` for binary images, ``integer_interval(0, 255)``, ``real``), which input
   checks and bits-per-dimension use.
-* ``conditional``: True for a model of p(x | y) with ``num_classes`` labels; then
-  ``fit`` passes the labels to ``loss`` and ``sample(n, y=...)`` draws for given labels.
+* ``conditional``: True for a model of p(x | y): y is a class label (``num_classes``) or, for
+  image-to-image translation (pix2pix, CycleGAN), a source image of ``condition_shape``; then
+  ``fit`` passes y to ``loss`` and ``sample(n, y=...)`` draws for the given labels or images.
 * ``configure_optimizers(lr) -> {name: Optimizer}`` and
   ``train_step(batch, optimizers, step) -> {name: value}``: one training update. The
   default is the maximum-likelihood step (loss, backward, clip, step); a GAN overrides
@@ -63,9 +64,14 @@ class GenerativeModel(nn.Module):
     #: True for samplers that differentiate with respect to x (Langevin dynamics, guidance).
     sample_needs_grad: ClassVar[bool] = False
 
-    def __init__(self, event_shape: Sequence[int], num_classes: int | None = None):
+    def __init__(self, event_shape: Sequence[int], num_classes: int | None = None, *,
+                 condition_shape: Sequence[int] | None = None):
         super().__init__()
         self.event_shape = torch.Size(event_shape)
+        if num_classes is not None and condition_shape is not None:
+            raise ValueError("a model is conditioned on labels (num_classes) or on inputs (condition_shape), "
+                             "not both")
+        self.condition_shape = None if condition_shape is None else torch.Size(condition_shape)
         if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral)
                                         or num_classes < 1):
             raise ValueError(f"num_classes must be a positive integer (or None for an unconditional model), "
@@ -74,8 +80,8 @@ class GenerativeModel(nn.Module):
 
     @property
     def conditional(self) -> bool:
-        """True when the model is of p(x | y) for labels y in 0..num_classes - 1."""
-        return self.num_classes is not None
+        """True when the model is of p(x | y): labels y in 0..num_classes - 1, or inputs of condition_shape."""
+        return self.num_classes is not None or self.condition_shape is not None
 
     @property
     def num_dims(self) -> int:
@@ -114,13 +120,14 @@ class GenerativeModel(nn.Module):
     def sample(self, n: int, y: Tensor | int | None = None, **options) -> Tensor:
         """Draw n examples: (n, *event_shape) on the model's device, in the model's dtype.
 
-        y: for a conditional model, the labels to draw for: (n,) integers, or one int for all.
+        y: for a conditional model, the labels to draw for: (n,) integers, or one int for all;
+            for a model conditioned on inputs, (n, *condition_shape) in the model's dtype.
         ``options`` are family-specific (e.g. ``temperature`` for autoregressive models).
         """
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise ValueError(f"sample(n) needs a positive integer n, got {n!r}")
         n = int(n)
-        if self.conditional and isinstance(y, numbers.Integral) and not isinstance(y, bool):
+        if self.num_classes is not None and isinstance(y, numbers.Integral) and not isinstance(y, bool):
             y = torch.full((n,), int(y), dtype=torch.long, device=self.device)
         labels = self.check_labels(y, n, self.device)
         with torch.enable_grad() if self.sample_needs_grad else torch.no_grad():
@@ -206,6 +213,8 @@ class GenerativeModel(nn.Module):
                 raise ValueError(f"{name} is unconditional and takes no labels; drop y "
                                  "(or build a conditional model with num_classes=...)")
             return None
+        if self.condition_shape is not None:
+            return self._check_condition(y, n, device)
         if y is None:
             raise ValueError(f"{name} is conditional (num_classes={self.num_classes}): pass the labels y, "
                              f"(B,) integers in 0..{self.num_classes - 1}")
@@ -221,9 +230,32 @@ class GenerativeModel(nn.Module):
                              f"to {int(y.max())}")
         return y
 
+    def _check_condition(self, y: Tensor | None, n: int, device: torch.device) -> Tensor:
+        """The checks of an input-conditioned model's y: (n, *condition_shape), float, finite."""
+        name, shape = type(self).__name__, tuple(self.condition_shape)
+        if y is None:
+            raise ValueError(f"{name} is conditional on inputs of shape {shape}: pass them as y, "
+                             f"a tensor (B, {', '.join(map(str, shape))})")
+        if not isinstance(y, Tensor) or not y.is_floating_point():
+            raise ValueError(f"{name}'s condition y must be a floating-point tensor (B, "
+                             f"{', '.join(map(str, shape))}), got "
+                             f"{y.dtype if isinstance(y, Tensor) else type(y).__name__}; use y.to(model.dtype)")
+        if tuple(y.shape) != (n, *shape):
+            raise ValueError(f"expected {n} conditions of shape {shape}, i.e. ({n}, {', '.join(map(str, shape))}), "
+                             f"got {tuple(y.shape)}")
+        if y.dtype != self.dtype:
+            raise InputDtypeError(f"y is {y.dtype} but {name} has {self.dtype} parameters; use y.to(model.dtype)")
+        if y.device != device:
+            raise RuntimeError(f"y is on {y.device} but x and the model are on {device}; use y.to(model.device)")
+        if y.device.type == "cpu" and not bool(torch.isfinite(y).all()):
+            raise ValueError(f"{name}'s condition y holds NaN or infinite values; fix them first")
+        return y
+
     def extra_repr(self) -> str:
         text = f"event_shape={tuple(self.event_shape)}, log_prob_kind={self.log_prob_kind!r}"
-        return text + (f", num_classes={self.num_classes}" if self.conditional else "")
+        if self.condition_shape is not None:
+            return text + f", condition_shape={tuple(self.condition_shape)}"
+        return text + (f", num_classes={self.num_classes}" if self.num_classes is not None else "")
 
 
 def maximum_likelihood_step(model: nn.Module, batch: Batch, optimizers: dict[str, torch.optim.Optimizer],

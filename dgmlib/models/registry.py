@@ -57,3 +57,10 @@ def gaussian_example(event_shape: tuple[int, ...]) -> Callable[[int, torch.Gener
     def make(n: int, generator: torch.Generator) -> Tensor:
         return torch.randn((n, *event_shape), generator=generator)
     return make
+
+
+def unit_interval_example(event_shape: tuple[int, ...]) -> Callable[[int, torch.Generator], Tensor]:
+    """Inputs for models of images in [0, 1]: uniform values of that shape."""
+    def make(n: int, generator: torch.Generator) -> Tensor:
+        return torch.rand((n, *event_shape), generator=generator)
+    return make
