@@ -4,6 +4,7 @@
 * :mod:`dgmlib.viz.probability`: pushed grid cells and their areas, MCMC traces, Bayesian-network drawings (week 1).
 * :mod:`dgmlib.viz.autoregressive`: MADE's graph and connectivity, kernel masks, receptive fields (week 2).
 * :mod:`dgmlib.viz.latent`: a 2-D latent space decoded on a grid (week 3).
+* :mod:`dgmlib.viz.adversarial`: GAN training in snapshots, mode coverage on mixtures (week 5).
 """
 from .plots import density_grid, image_grid, make_grid, plot_density_2d, plot_history, plot_samples_2d
 
