@@ -74,3 +74,23 @@ def test_flows_benchmark_reports_bits_per_dim_on_8_bit_mnist(capsys):
         assert r["bits_per_dim"] == pytest.approx(r["test_nll"] / (784 * math.log(2)))
         assert 0 < r["bits_per_dim"] < 8.0 and r["steps"] > 0
     assert "1.06 b/d" in out and "1.05 b/d" in out and "FFJORD" in out
+
+
+@pytest.mark.slow
+def test_gan_benchmark_prints_fid_and_kid_beside_the_floor(capsys):
+    rows = load("gans").main(["--models", "dcgan,conditional", "--minutes", "0.05", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert [r["model"] for r in rows] == ["floor: train vs test", "vae", "dcgan (EMA)", "conditional (EMA)"]
+    floor = rows[0]
+    # real training images against real test images: the best any model can do at this sample size
+    assert all(floor["fid"] < r["fid"] for r in rows[1:])
+    # KID is unbiased: real against real is zero up to its spread, far below any model's
+    assert abs(floor["kid"]) < 3 * floor["kid_std"] and all(abs(floor["kid"]) < 0.05 * r["kid"] for r in rows[1:])
+    assert floor["classes"] > 2.2  # all ten digits, about equally often
+    assert all(r["steps"] > 0 and math.isfinite(r["fid"]) for r in rows[1:])
+    assert "NOT comparable with Inception-based FIDs" in out
+
+
+def test_gan_benchmark_rejects_unknown_models():
+    with pytest.raises(SystemExit):
+        load("gans").main(["--models", "stylegan"])

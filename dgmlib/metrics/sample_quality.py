@@ -1,0 +1,214 @@
+"""Sample-quality metrics for models without a likelihood (GANs, week 5) and for all of them (week 6).
+
+Both metrics compare the features f(x) of the course's MNIST classifier
+(:mod:`dgmlib.metrics.classifier`) on generated samples and on real images:
+
+    FID = ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)    (Heusel et al. 2017)
+          the Frechet (2-Wasserstein) distance between Gaussians fitted to the two feature sets
+    KID = unbiased MMD^2 with the kernel k(x, y) = (x.y / F + 1)^3,          (Binkowski et al. 2018)
+          averaged over random subsets of both sets
+
+FID is biased: with N samples it overestimates by roughly O(1/N), so compare FIDs only at the same
+N (a few thousand or more). KID is unbiased (it can come out slightly negative) and works for
+small N. Both are lower for better samples and are 0 for identical distributions. These use the
+course's own classifier, so their values are comparable within the course only, never with
+published Inception-based FIDs.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..device import module_device
+
+Array = Tensor | np.ndarray
+
+
+def _float64(value: Array, name: str) -> Tensor:
+    tensor = torch.as_tensor(value).detach().to("cpu", torch.float64)
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{name} holds NaN or infinite values; check the model or data that produced it")
+    return tensor
+
+
+def _sqrt_psd(matrix: Tensor) -> Tensor:
+    """The symmetric square root of a symmetric positive semi-definite matrix, by eigen-decomposition."""
+    eigenvalues, vectors = torch.linalg.eigh(matrix)
+    # rounding leaves eigenvalues of a singular covariance at -1e-12 or so: they are zeros
+    return (vectors * eigenvalues.clamp(min=0).sqrt()) @ vectors.T
+
+
+def frechet_distance(mu1: Array, sigma1: Array, mu2: Array, sigma2: Array) -> float:
+    """Squared Frechet distance between N(mu1, sigma1) and N(mu2, sigma2), computed in float64.
+
+    mu1, mu2: (F,); sigma1, sigma2: (F, F) symmetric positive semi-definite covariances.
+
+        d^2 = ||mu1 - mu2||^2 + tr(S1) + tr(S2) - 2 tr((S1^1/2 S2 S1^1/2)^1/2)
+
+    S1^1/2 S2 S1^1/2 is symmetric PSD, so its square root's trace is the sum of the square roots
+    of its eigenvalues: real by construction, with no imaginary rounding residue to drop, unlike
+    ``scipy.linalg.sqrtm(S1 @ S2)``, which has the same trace.
+    """
+    mu1, mu2 = _float64(mu1, "mu1"), _float64(mu2, "mu2")
+    sigma1, sigma2 = _float64(sigma1, "sigma1"), _float64(sigma2, "sigma2")
+    if mu1.dim() != 1 or mu1.shape != mu2.shape:
+        raise ValueError(f"mu1 and mu2 must be vectors of the same length (F,), got {tuple(mu1.shape)} and "
+                         f"{tuple(mu2.shape)}")
+    f = mu1.shape[0]
+    for name, sigma in (("sigma1", sigma1), ("sigma2", sigma2)):
+        if sigma.shape != (f, f):
+            raise ValueError(f"{name} must be a covariance of shape ({f}, {f}) to match the means, got "
+                             f"{tuple(sigma.shape)}")
+        if not torch.allclose(sigma, sigma.T, rtol=1e-6, atol=1e-9 * (1 + sigma.abs().max().item())):
+            raise ValueError(f"{name} is not symmetric: pass a covariance matrix, e.g. "
+                             "np.cov(features, rowvar=False)")
+    root1 = _sqrt_psd(sigma1)
+    middle = root1 @ sigma2 @ root1
+    middle = (middle + middle.T) / 2  # exactly symmetric, so eigvalsh sees what the math says
+    trace_sqrt = torch.linalg.eigvalsh(middle).clamp(min=0).sqrt().sum()
+    distance = (mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt
+    return max(distance.item(), 0.0)  # a distance; rounding can push FID(X, X) to -1e-12
+
+
+def _check_features(a: Array, b: Array, minimum: int = 2) -> tuple[Tensor, Tensor]:
+    a, b = _float64(a, "features_a"), _float64(b, "features_b")
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"features must be two (N, F) matrices with the same F, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    for name, x in (("features_a", a), ("features_b", b)):
+        if len(x) < minimum:
+            raise ValueError(f"{name} has {len(x)} row(s): a covariance needs at least 2 samples (and FID is "
+                             "biased upward for small N: use a few thousand, or KID for small sets)")
+    return a, b
+
+
+def fid(features_a: Array, features_b: Array) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets (N_a, F) and (N_b, F).
+
+    Means and unbiased covariances in float64. Biased upward for small N: compare at equal N.
+    """
+    a, b = _check_features(features_a, features_b)
+    return frechet_distance(a.mean(0), torch.cov(a.T), b.mean(0), torch.cov(b.T))
+
+
+def polynomial_kernel(x: Tensor, y: Tensor) -> Tensor:
+    """k(x, y) = (x.y / F + 1)^3 for every pair: x (N, F), y (M, F) -> (N, M)."""
+    return (x @ y.T / x.shape[1] + 1) ** 3
+
+
+def _mmd2_unbiased(x: Tensor, y: Tensor) -> Tensor:
+    """Unbiased MMD^2 of two equal-size samples (m, F): k(x, x') and k(y, y') averaged over pairs i != j."""
+    m = len(x)
+    k_xx, k_yy, k_xy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+    within = (k_xx.sum() - k_xx.diagonal().sum() + k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    return within - 2 * k_xy.mean()
+
+
+def kid(features_a: Array, features_b: Array, *, num_subsets: int = 100, subset_size: int | None = None,
+        generator: torch.Generator | None = None) -> tuple[float, float]:
+    """Kernel Inception Distance of two feature sets (N_a, F), (N_b, F): (mean, std) over random subsets.
+
+    Each subset draws ``subset_size`` rows of each set without replacement (default: min(1000, N_a,
+    N_b)) and computes the unbiased MMD^2 with the cubic polynomial kernel. ``std`` is the spread of the
+    per-subset estimates (not the standard error of their mean). ``generator`` picks the subsets
+    (default: seeded with 0, so the same features give the same KID).
+    """
+    a, b = _check_features(features_a, features_b)
+    if subset_size is None:
+        subset_size = min(1000, len(a), len(b))
+    if isinstance(subset_size, bool) or not isinstance(subset_size, int) or subset_size < 2:
+        raise ValueError(f"subset_size must be an integer >= 2 (the unbiased estimate needs pairs), got "
+                         f"{subset_size!r}")
+    if subset_size > min(len(a), len(b)):
+        raise ValueError(f"subset_size={subset_size} is larger than a feature set ({len(a)} and {len(b)} rows); "
+                         f"use subset_size <= {min(len(a), len(b))} or pass more samples")
+    if isinstance(num_subsets, bool) or not isinstance(num_subsets, int) or num_subsets < 1:
+        raise ValueError(f"num_subsets must be a positive integer, got {num_subsets!r}")
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
+    estimates = torch.stack([
+        _mmd2_unbiased(a[torch.randperm(len(a), generator=generator)[:subset_size]],
+                       b[torch.randperm(len(b), generator=generator)[:subset_size]])
+        for _ in range(num_subsets)])
+    return estimates.mean().item(), estimates.std(correction=0).item()
+
+
+def check_images(images: Tensor, name: str = "images") -> None:
+    """Raise a ValueError unless ``images`` is a float tensor (N, 1, 28, 28), N >= 2, finite, in [0, 1]."""
+    if not isinstance(images, Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor (N, 1, 28, 28), got {type(images).__name__}")
+    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+        hint = " (add the channel axis: images.unsqueeze(1))" if tuple(images.shape[1:]) == (28, 28) else ""
+        raise ValueError(f"{name} must have shape (N, 1, 28, 28), got {tuple(images.shape)}{hint}")
+    if len(images) < 2:
+        raise ValueError(f"{name} holds {len(images)} image(s): FID needs at least 2 for a covariance (and is "
+                         "biased upward for small N: use a few thousand)")
+    if not images.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor with values in [0, 1], got dtype {images.dtype}: "
+                         "divide 8-bit pixels by 255")
+    if not torch.isfinite(images).all():
+        raise ValueError(f"{name} holds NaN or infinite values; check the model that produced them")
+    low, high = images.min().item(), images.max().item()
+    if low < 0 or high > 1:
+        raise ValueError(f"{name} must lie in [0, 1], got values in [{low:.3g}, {high:.3g}]: divide 8-bit pixels "
+                         "by 255; map [-1, 1] (tanh) outputs with (x + 1) / 2")
+
+
+@torch.no_grad()
+def extract_features(images: Tensor, classifier: nn.Module | None = None, *,
+                     batch_size: int = 500) -> tuple[Tensor, Tensor]:
+    """The classifier's features (N, F) and class probabilities (N, 10) of images (N, 1, 28, 28) in [0, 1].
+
+    Computed in batches without gradients on the classifier's device; returned on the CPU.
+    ``classifier`` defaults to :func:`dgmlib.metrics.classifier.load_classifier`.
+    """
+    check_images(images)
+    if classifier is None:
+        from .classifier import load_classifier  # lazily: only this path may need to train one
+        classifier = load_classifier()
+    device, was_training = module_device(classifier), classifier.training
+    classifier.eval()
+    features, probabilities = [], []
+    try:
+        for start in range(0, len(images), batch_size):
+            x = images[start:start + batch_size].to(device, torch.float32)
+            h = classifier.features(x)
+            features.append(h.cpu())
+            probabilities.append(classifier.head(h).softmax(-1).cpu() if hasattr(classifier, "head")
+                                 else classifier(x).softmax(-1).cpu())
+    finally:
+        classifier.train(was_training)
+    return torch.cat(features), torch.cat(probabilities)
+
+
+def sample_quality(samples: Tensor, reference: Tensor, *, classifier: nn.Module | None = None,
+                   num_subsets: int = 100, subset_size: int | None = None, batch_size: int = 500,
+                   generator: torch.Generator | None = None) -> dict[str, float]:
+    """FID, KID and two quick diagnostics of ``samples`` against ``reference`` images.
+
+    samples, reference: (N, 1, 28, 28) float in [0, 1] (e.g. ``mnist("test")[0] / 255``).
+    Returns a dict of floats:
+      "fid": Frechet distance of the classifier features (lower is better; biased for small N);
+      "kid", "kid_std": KID's mean and spread over ``num_subsets`` subsets (see :func:`kid`);
+      "confidence": the classifier's mean max-probability on the samples (blurry or odd digits: low);
+      "class_entropy": entropy in nats of the samples' predicted-class histogram (log 10 = 2.30 when
+      all ten digits are equally frequent; mode collapse: low).
+    """
+    check_images(samples, "samples")
+    check_images(reference, "reference")
+    if classifier is None:
+        from .classifier import load_classifier
+        classifier = load_classifier()
+    feats_s, probs_s = extract_features(samples, classifier, batch_size=batch_size)
+    feats_r, _ = extract_features(reference, classifier, batch_size=batch_size)
+    kid_mean, kid_std = kid(feats_s, feats_r, num_subsets=num_subsets, subset_size=subset_size, generator=generator)
+    histogram = torch.bincount(probs_s.argmax(-1), minlength=probs_s.shape[-1]).double() / len(probs_s)
+    # entr(p) = -p log p, and 0 at p = 0; adding 0.0 turns a collapsed set's -0.0 into 0.0
+    class_entropy = torch.special.entr(histogram).sum().item() + 0.0
+    return {"fid": fid(feats_s, feats_r), "kid": kid_mean, "kid_std": kid_std,
+            "confidence": probs_s.max(-1).values.mean().item(), "class_entropy": class_entropy}
+
+
+__all__ = ["frechet_distance", "fid", "kid", "polynomial_kernel", "check_images", "extract_features",
+           "sample_quality"]
