@@ -28,3 +28,46 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 def root() -> Path:
     return ROOT
 
+
+
+# -- spreading the slow tests over the two xdist workers --------------------------------------------------
+# Each assignment's nbgrader round trip is one module-scoped fixture (minutes), and each notebook or
+# benchmark run is one test (up to minutes): whole files per worker (--dist loadfile) put all the round
+# trips on one worker. Here a work unit is one assignment's round trip, one notebook, or one benchmark run
+# (any other file stays one unit), and those slow units are handed out first, so the many small files
+# fill the gaps at the end.
+SPLIT_BY_PARAMETER = "tests/test_grading.py"                            # unit: the assignment
+SPLIT_BY_TEST = ("tests/test_notebooks.py", "tests/test_benchmarks.py")  # unit: the test
+
+
+def _work_unit(nodeid: str) -> str:
+    path, _, name = nodeid.partition("::")
+    if path == SPLIT_BY_PARAMETER and "[" in name:
+        return path + "[" + name.split("[", 1)[1]
+    if path in SPLIT_BY_TEST:
+        return nodeid
+    return path
+
+
+def _slow_first(nodeid: str) -> int:
+    """Round trips first (the slowest), then notebooks, benchmark runs, and the rest."""
+    path = nodeid.partition("::")[0]
+    return ([SPLIT_BY_PARAMETER, *SPLIT_BY_TEST].index(path) if path in (SPLIT_BY_PARAMETER, *SPLIT_BY_TEST)
+            else 1 + len(SPLIT_BY_TEST))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    # a stable sort: the tests of one unit stay together and in pytest's order (one fixture set-up each)
+    items.sort(key=lambda item: _slow_first(item.nodeid))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SlowUnitsFirst(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order above, not "most tests first"
+    return SlowUnitsFirst(config, log)
