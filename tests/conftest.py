@@ -62,12 +62,21 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: _slow_first(item.nodeid))
 
 
-def pytest_xdist_make_scheduler(config, log):
-    from xdist.scheduler import LoadScopeScheduling
+class _SlowUnitsFirstPlugin:
+    """Registered only when xdist is loaded (``-p no:xdist`` would reject its unknown hook)."""
 
-    class SlowUnitsFirst(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return _work_unit(nodeid)
+    @staticmethod
+    def pytest_xdist_make_scheduler(config, log):
+        from xdist.scheduler import LoadScopeScheduling
 
-    config.option.loadscopereorder = False  # keep the order above, not "most tests first"
-    return SlowUnitsFirst(config, log)
+        class SlowUnitsFirst(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return _work_unit(nodeid)
+
+        config.option.loadscopereorder = False  # keep the order above, not "most tests first"
+        return SlowUnitsFirst(config, log)
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_SlowUnitsFirstPlugin(), "dgm-slow-units-first")

@@ -748,3 +748,7 @@ MUTANTS: dict[str, list[Mutant]] = {
 from grading_mutants_hw3 import HW3_MUTANTS  # noqa: E402
 
 MUTANTS["hw3_flows"] = HW3_MUTANTS
+
+from grading_mutants_hw4 import HW4_MUTANTS  # noqa: E402
+
+MUTANTS["hw4_gans"] = HW4_MUTANTS
