@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
 
     connection_index = next(i for i, a in enumerate(kernel) if a.endswith(".json") and kernel[i - 1] == "-f")
     env = {key: value for key, value in os.environ.items() if key in KEEP_ENV}
+    if env.get("DGMLIB_DATA"):  # through links: the folder is shown again at its real path only
+        env["DGMLIB_DATA"] = str(Path(env["DGMLIB_DATA"]).resolve())
     if args.inside:
         connection = json.loads(Path(kernel[connection_index]).read_text())
         kernel[connection_index] = str(_isolate(args, connection))
