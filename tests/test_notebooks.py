@@ -1,14 +1,18 @@
 """Every lecture notebook and every solution notebook runs top to bottom in quick mode."""
-import os
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("solutions/*/*.ipynb"))
+# No cell takes a minute in quick mode. Rarely, on this CI's machines, a cell that shows ipywidgets finishes in
+# the kernel but its completion reaches the client only at the cell timeout (seen twice in December 2026, with
+# ipykernel 7.4 / jupyter_client 8.10, once for 600 s): a short timeout bounds that, and one retry absorbs it.
+CELL_TIMEOUT = 150
 
 
 def test_there_are_notebooks_to_run():
@@ -16,13 +20,22 @@ def test_there_are_notebooks_to_run():
     assert any(p.parent.parent.name == "solutions" for p in NOTEBOOKS)
 
 
+def _execute(path: Path) -> float:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()  # raises CellExecutionError with the failing cell's traceback
+    return time.perf_counter() - start
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_notebook_executes_in_quick_mode(path, monkeypatch):
     monkeypatch.setenv("DGM_QUICK", "1")
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()  # raises CellExecutionError with the failing cell's traceback
-    print(f"{path.relative_to(ROOT)}: {time.perf_counter() - start:.1f} s in quick mode")
+    try:
+        seconds = _execute(path)
+    except CellTimeoutError as error:  # once more: a stalled message, or a notebook that is really too slow
+        print(f"{path.relative_to(ROOT)}: a cell passed {CELL_TIMEOUT} s ({error.__class__.__name__}); running again")
+        seconds = _execute(path)
+    print(f"{path.relative_to(ROOT)}: {seconds:.1f} s in quick mode")
