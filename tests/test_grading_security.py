@@ -149,6 +149,9 @@ def graded(tmp_path_factory):
     put(f"dies_{HW}.ipynb", _with(master, "test_bernoulli_mle", "import os\nos._exit(0)"))
     put(f"loops_{HW}.ipynb", _with(master, "test_bernoulli_mle", "while True:\n    pass"))
     put(f"marker_{HW}.ipynb", _with(master, "bernoulli_log_likelihood", MARKER))
+    stripped = nbformat.from_dict(dict(master))
+    stripped.cells = [nbformat.from_dict({**cell, "metadata": {}}) for cell in master.cells]
+    put(f"nometa_{HW}.ipynb", stripped)                               # nbgrader's cell metadata deleted
     with zipfile.ZipFile(archive / "batch.zip", "w") as z:
         z.writestr(f"mary_ann_{HW}.ipynb", nbformat.writes(master))             # an id with an underscore
         z.writestr(f"Caps_{HW.upper()}.ipynb", nbformat.writes(master))         # other capitalisation
@@ -194,7 +197,7 @@ def _outputs(graded, student) -> str:
 
 def test_everyone_is_collected_and_the_escaping_member_is_refused(graded, capsys):
     expected = {"reference", "dup", "transformer", "tryexcept", "customexc", "patched", "spy", "noisy", "echo",
-                "exits", "dies", "loops", "marker", "mary_ann", "Caps"}
+                "exits", "dies", "loops", "marker", "mary_ann", "Caps", "nometa"}
     assert set(graded["rows"]) == expected
     assert not list(graded["course"].rglob(f"escape_{HW}*.ipynb"))
     assert not (graded["course"].parent / f"escape_{HW}.ipynb").exists()
@@ -278,6 +281,11 @@ def test_feedback_never_shows_hidden_tests_even_when_the_submission_prints_them(
         text = re.sub(r"\s+", " ", __import__("html").unescape(re.sub(r"<[^>]+>", "", feedback)))
         leaked = [line for line in hidden if re.sub(r"\s+", " ", line) in text]
         assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:2]}"
+
+
+def test_a_submission_without_nbgrader_metadata_is_reported_not_lost(graded):
+    row = graded["rows"]["nometa"]
+    assert "MISSING METADATA" in row["status"] and "test_bernoulli_mle" in row["manual_grading"]
 
 
 def test_the_whole_class_grades_in_bounded_time(graded):
