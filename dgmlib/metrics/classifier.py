@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..nn.state import eval_mode
+
 from ..data.cache import atomic_write, data_dir
 from ..data.mnist8 import mnist
 from ..device import get_device, module_device, seed_everything
@@ -100,14 +102,10 @@ def random_shift(x: Tensor, max_shift: int, generator: torch.Generator) -> Tenso
 @torch.no_grad()
 def accuracy(classifier: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1000) -> float:
     """Fraction of images ``x`` (N, 1, 28, 28) in [0, 1] whose predicted class is ``y`` (N,)."""
-    was_training = classifier.training
-    classifier.eval()
     device = module_device(classifier)
-    try:
+    with eval_mode(classifier):
         correct = sum((classifier(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum().item()
                       for i in range(0, len(x), batch_size))
-    finally:
-        classifier.train(was_training)
     return correct / len(x)
 
 

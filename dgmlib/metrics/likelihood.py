@@ -16,6 +16,7 @@ from torch.distributions import constraints
 
 from ..data.loader import Data, as_loader, split_batch
 from ..device import module_device
+from ..nn.state import eval_mode
 
 #: The normal quantile of a two-sided 95% interval, used everywhere the course states one.
 Z_95 = 1.96
@@ -80,15 +81,11 @@ def log_likelihood(model: nn.Module, data: Data, batch_size: int = 512) -> Tenso
     For a conditional model ``data`` must hold (x, y) pairs and the result is log p(x | y).
     """
     _check_normalized(model)
-    was_training = model.training
-    model.eval()
-    try:
-        out = []
+    out = []
+    with eval_mode(model):  # restored even when an error (bad input, say) stops the loop
         for batch in as_loader(data, batch_size):
             x, y = _inputs(model, batch)
             out.append((model.log_prob(x, y) if y is not None else model.log_prob(x)).cpu())
-    finally:  # an error (bad input, say) must not leave the model in eval mode
-        model.train(was_training)
     if not out:
         raise ValueError("the data to evaluate is empty")
     return torch.cat(out)
@@ -144,11 +141,9 @@ def model_bits_per_dim(model: nn.Module, data: Data, levels: int | None = None, 
 @torch.no_grad()
 def mean_metrics(model: nn.Module, data: Data, batch_size: int = 512) -> dict[str, float]:
     """Average of ``model.validation_metrics`` over ``data`` (weighted by batch size), without gradients."""
-    was_training = model.training
-    model.eval()
     totals: dict[str, float] = {}
     count = 0
-    try:
+    with eval_mode(model):
         for batch in as_loader(data, batch_size):
             x, y = _inputs(model, batch)
             if hasattr(model, "validation_metrics"):
@@ -158,8 +153,6 @@ def mean_metrics(model: nn.Module, data: Data, batch_size: int = 512) -> dict[st
             for key, value in values.items():
                 totals[key] = totals.get(key, 0.0) + float(value) * len(x)
             count += len(x)
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("the data to evaluate is empty")
     return {key: total / count for key, total in totals.items()}
@@ -167,17 +160,12 @@ def mean_metrics(model: nn.Module, data: Data, batch_size: int = 512) -> dict[st
 
 def mean_loss(model: nn.Module, data: Data, batch_size: int = 512) -> float:
     """Mean of ``model.loss`` over ``data`` (weighted by batch size), without gradients."""
-    was_training = model.training
-    model.eval()
     total, count = 0.0, 0
-    try:
-        with torch.no_grad():
-            for batch in as_loader(data, batch_size):
-                x, y = _inputs(model, batch)
-                total += (model.loss(x, y) if y is not None else model.loss(x)).item() * len(x)
-                count += len(x)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        for batch in as_loader(data, batch_size):
+            x, y = _inputs(model, batch)
+            total += (model.loss(x, y) if y is not None else model.loss(x)).item() * len(x)
+            count += len(x)
     if count == 0:
         raise ValueError("the data to evaluate is empty")
     return total / count

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from ..device import module_device
+from ..nn.state import eval_mode
 
 Array = Tensor | np.ndarray
 
@@ -167,18 +168,15 @@ def extract_features(images: Tensor, classifier: nn.Module | None = None, *,
     if classifier is None:
         from .classifier import load_classifier  # lazily: only this path may need to train one
         classifier = load_classifier()
-    device, was_training = module_device(classifier), classifier.training
-    classifier.eval()
+    device = module_device(classifier)
     features, probabilities = [], []
-    try:
+    with eval_mode(classifier):
         for start in range(0, len(images), batch_size):
             x = images[start:start + batch_size].to(device, torch.float32)
             h = classifier.features(x)
             features.append(h.cpu())
             probabilities.append(classifier.head(h).softmax(-1).cpu() if hasattr(classifier, "head")
                                  else classifier(x).softmax(-1).cpu())
-    finally:
-        classifier.train(was_training)
     return torch.cat(features), torch.cat(probabilities)
 
 

@@ -13,6 +13,7 @@ from typing import Iterator
 import torch
 from torch import Tensor, nn
 
+from ...nn.state import eval_mode
 from ..base import Batch, GenerativeModel
 from .lipschitz import clip_weights_, gradient_penalty
 from .losses import objective
@@ -84,12 +85,8 @@ class GAN(GenerativeModel):
             z = self.sample_latent(n)
         elif tuple(z.shape) != (n, self.latent_dim):
             raise ValueError(f"z must have shape ({n}, {self.latent_dim}), got {tuple(z.shape)}")
-        was_training = self.training
-        self.eval()  # batch-norm statistics, not the batch's: a sample must not depend on its batch-mates
-        try:
+        with eval_mode(self):  # batch-norm statistics, not the batch's: a sample must not depend on its batch-mates
             return self.generate(z.to(self.device, self.dtype), y)
-        finally:
-            self.train(was_training)
 
     def configure_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
         betas = self.config.betas

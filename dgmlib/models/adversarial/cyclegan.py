@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import constraints
 
+from ...nn.state import eval_mode
 from ..base import Batch
 from .base import GAN, GANConfig, frozen
 from .pix2pix import IMAGE_SHAPE, UNet, patch_discriminator
@@ -57,16 +58,12 @@ class CycleGAN(GAN):
             raise ValueError(f"direction must be 'A->B' or 'B->A', got {direction!r}")
         self.check_input(images)
         net = self.generator if direction == "A->B" else self.inverse_generator
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                return net(images)
-        finally:
-            self.train(was_training)
+        with eval_mode(self), torch.no_grad():
+            return net(images)
 
-    def _sample(self, n: int, y: Tensor, z: Tensor | None = None) -> Tensor:
-        return self.translate(y, "A->B")
+    def generate(self, z: Tensor | None, y: Tensor) -> Tensor:
+        """G(a): ``sample(n, y=a)`` translates images of domain A (the base class runs it in eval mode)."""
+        return self.generator(y)
 
     def _generator_losses(self, b: Tensor, a: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         G, F_ = self.generator, self.inverse_generator

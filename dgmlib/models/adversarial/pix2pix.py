@@ -80,14 +80,6 @@ class Pix2Pix(GAN):
     def critic(self, x: Tensor, y: Tensor) -> Tensor:
         return self.discriminator(torch.cat([y, x], dim=1))
 
-    def _sample(self, n: int, y: Tensor, z: Tensor | None = None) -> Tensor:
-        was_training = self.training
-        self.eval()
-        try:
-            return self.generator(y)
-        finally:
-            self.train(was_training)
-
     def generator_loss(self, fake: Tensor, y: Tensor, x: Tensor | None = None) -> Tensor:
         loss = self.objective.g_loss(self.critic(fake, y))
         return loss if x is None else loss + self.cfg.l1_weight * (fake - x).abs().mean()

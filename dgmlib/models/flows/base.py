@@ -18,6 +18,7 @@ from typing import ClassVar, Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ...nn.state import eval_mode
 from ..base import GenerativeModel
 
 
@@ -92,12 +93,8 @@ def latent_shape(transform: Transform, event_shape: Sequence[int]) -> tuple[int,
 
     The probe runs in eval mode, so a data-dependent initialisation (ActNorm) never sees it.
     """
-    was = transform.training
-    transform.eval()
-    try:
+    with eval_mode(transform):
         z, _ = transform(torch.full((1, *event_shape), 0.5))
-    finally:
-        transform.train(was)
     return tuple(z.shape[1:])
 
 
