@@ -15,15 +15,15 @@ sample size) and a VAE with a Gaussian decoder (its decoder means, trained for t
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch
 from torch.utils.data import TensorDataset
 
-from dgmlib import get_device, is_quick, seed_everything, setting
+from dgmlib import is_quick, seed_everything, setting
+from dgmlib.benchmark import parse_arguments
 from dgmlib.data import mnist
-from dgmlib.metrics import extract_features, fid, kid, load_classifier
+from dgmlib.metrics import extract_features, load_classifier, scores_from_features
 from dgmlib.models.adversarial import DCGAN, DCGANConfig, GANConfig
 from dgmlib.models.latent.gaussian_vae import GaussianVAE, GaussianVAEConfig
 from dgmlib.train import fit
@@ -64,17 +64,7 @@ def samples_of(model, n: int, labels: torch.Tensor | None, batch: int = 1000) ->
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {list(MODELS)}")
-    parser.add_argument("--minutes", type=float, default=setting(15.0, quick=0.15),
-                        help="training time budget per model (default: 15, quick mode 0.15)")
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
-    args = parser.parse_args(argv)
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(MODELS))
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
-    device = get_device(args.device)
+    names, minutes, device = parse_arguments(argv, list(MODELS), __doc__, quick_minutes=0.15)
     n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=500)
     x_train, y_train = mnist("train")
     x_train, y_train = x_train[:n_train] / 255.0, y_train[:n_train]
@@ -89,12 +79,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     kid_size = min(1000, n_eval // 2)  # subsets smaller than the sets, so that their spread means something
 
     def scores(samples: torch.Tensor) -> dict:
-        features, probabilities = extract_features(samples, classifier)
-        kid_mean, kid_std = kid(features, test_features, num_subsets=setting(100, quick=20), subset_size=kid_size)
-        histogram = torch.bincount(probabilities.argmax(1), minlength=10).double() / len(samples)
-        return {"fid": fid(features, test_features), "kid": kid_mean, "kid_std": kid_std,
-                "confidence": probabilities.max(1).values.mean().item(),
-                "classes": torch.special.entr(histogram).sum().item() + 0.0}
+        return scores_from_features(*extract_features(samples, classifier), test_features,
+                                    num_subsets=setting(100, quick=20), subset_size=kid_size)
 
     floor_pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(1))[:n_eval]
     rows = [{"model": "floor: train vs test", **scores(x_train[floor_pick]), "minutes": 0.0, "steps": 0,
@@ -106,7 +92,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         data = TensorDataset(x_train, y_train) if getattr(model, "conditional", False) else x_train
         start = time.perf_counter()
         history = fit(model, data, steps=10**9, lr=lr, batch_size=64, device=device, seed=0,
-                      time_limit=60 * args.minutes, ema=None if name == "vae" else 0.999, desc=name,
+                      time_limit=60 * minutes, ema=None if name == "vae" else 0.999, desc=name,
                       log_every=200)
         final = history.ema.module if history.ema is not None else model
         torch.manual_seed(1)
@@ -117,7 +103,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
           f"{'minutes':>9}{'steps':>9}{'params':>10}")
     for r in rows:
         print(f"{r['model']:<22}{r['fid']:>9.2f}{r['kid']:>10.3f}{r['kid_std']:>8.3f}{r['confidence']:>9.3f}"
-              f"{r['classes']:>9.3f}{r['minutes']:>9.1f}{r['steps']:>9}{r['params']:>10}")
+              f"{r['class_entropy']:>9.3f}{r['minutes']:>9.1f}{r['steps']:>9}{r['params']:>10}")
     print(f"\nFID and KID in the course classifier's 128 features ({n_eval} samples against {n_eval} test images; KID: "
           f"mean and spread over subsets of {kid_size}):"
           " NOT comparable with Inception-based FIDs in papers. 'confid.': the classifier's mean top probability on"

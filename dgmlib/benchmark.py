@@ -46,6 +46,22 @@ class Setup:
     x_test: Tensor
 
 
+def parse_arguments(argv: list[str] | None, models: list[str], description: str, *,
+                    quick_minutes: float) -> tuple[list[str], float, torch.device]:
+    """``--models/--minutes/--device`` of every benchmark command: (the models asked for, minutes, device)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(models), help=f"comma-separated subset of {models}")
+    parser.add_argument("--minutes", type=float, default=setting(15.0, quick=quick_minutes),
+                        help=f"training time budget per model (default: 15, quick mode {quick_minutes:g})")
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(models))
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; choose from {models}")
+    return names, args.minutes, get_device(args.device)
+
+
 def command_line(argv: list[str] | None, table: dict[str, Entry], description: str, *,
                  quick_minutes: float, quick_eval: int, quick_note: str, data: str = "binarized_mnist") -> Setup:
     """Parse ``--models/--minutes/--device`` and load the data: full size, or quick-mode subsets.
@@ -55,18 +71,7 @@ def command_line(argv: list[str] | None, table: dict[str, Entry], description: s
     """
     if data not in ("binarized_mnist", "mnist"):
         raise ValueError(f"data must be 'binarized_mnist' or 'mnist', got {data!r}")
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join(table), help=f"comma-separated subset of {list(table)}")
-    parser.add_argument("--minutes", type=float, default=setting(15.0, quick=quick_minutes),
-                        help=f"training time budget per model (default: 15, quick mode {quick_minutes:g})")
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
-    args = parser.parse_args(argv)
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(table))
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(table)}")
-
-    device = get_device(args.device)
+    names, minutes, device = parse_arguments(argv, list(table), description, quick_minutes=quick_minutes)
     n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=quick_eval)
     if data == "binarized_mnist":
         train, valid, test = binarized_mnist("train"), binarized_mnist("valid"), binarized_mnist("test")
@@ -76,7 +81,7 @@ def command_line(argv: list[str] | None, table: dict[str, Entry], description: s
     pick = torch.Generator().manual_seed(0)
     x_test = test[torch.randperm(len(test), generator=pick)[:n_eval]]
     x_valid = valid[torch.randperm(len(valid), generator=pick)[:n_eval]]
-    setup = Setup(names, args.minutes, device, train[:n_train], x_valid.to(device), x_test.to(device))
+    setup = Setup(names, minutes, device, train[:n_train], x_valid.to(device), x_test.to(device))
     mode = f"quick (DGM_QUICK=1: {quick_note})" if is_quick() else "full"
     name = "binarized MNIST" if data == "binarized_mnist" else "8-bit MNIST"
     print(f"{name}, {mode}; device {device}; {len(setup.x_train)} train / {len(setup.x_test)} test images")

@@ -86,7 +86,7 @@ def test_gan_benchmark_prints_fid_and_kid_beside_the_floor(capsys):
     assert all(floor["fid"] < r["fid"] for r in rows[1:])
     # KID is unbiased: real against real is zero up to its spread, far below any model's
     assert abs(floor["kid"]) < 3 * floor["kid_std"] and all(abs(floor["kid"]) < 0.05 * r["kid"] for r in rows[1:])
-    assert floor["classes"] > 2.2  # all ten digits, about equally often
+    assert floor["class_entropy"] > 2.2  # all ten digits, about equally often
     assert all(r["steps"] > 0 and math.isfinite(r["fid"]) for r in rows[1:])
     assert "NOT comparable with Inception-based FIDs" in out
 

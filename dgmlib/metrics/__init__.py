@@ -13,7 +13,7 @@ __all__ = ["NLL", "Z_95", "bits_per_dim", "log_likelihood", "mean_loss", "mean_m
            "nll"]
 
 from .classifier import ClassifierCacheError, MNISTClassifier, load_classifier, train_classifier
-from .sample_quality import extract_features, fid, frechet_distance, kid, sample_quality
+from .sample_quality import extract_features, fid, frechet_distance, kid, sample_quality, scores_from_features
 
 __all__ += ["ClassifierCacheError", "MNISTClassifier", "load_classifier", "train_classifier", "extract_features",
-            "fid", "frechet_distance", "kid", "sample_quality"]
+            "fid", "frechet_distance", "kid", "sample_quality", "scores_from_features"]

@@ -200,13 +200,24 @@ def sample_quality(samples: Tensor, reference: Tensor, *, classifier: nn.Module 
         classifier = load_classifier()
     feats_s, probs_s = extract_features(samples, classifier, batch_size=batch_size)
     feats_r, _ = extract_features(reference, classifier, batch_size=batch_size)
-    kid_mean, kid_std = kid(feats_s, feats_r, num_subsets=num_subsets, subset_size=subset_size, generator=generator)
-    histogram = torch.bincount(probs_s.argmax(-1), minlength=probs_s.shape[-1]).double() / len(probs_s)
+    return scores_from_features(feats_s, probs_s, feats_r, num_subsets=num_subsets, subset_size=subset_size,
+                                generator=generator)
+
+
+def scores_from_features(features: Tensor, probabilities: Tensor, reference_features: Tensor, *,
+                         num_subsets: int = 100, subset_size: int | None = None,
+                         generator: torch.Generator | None = None) -> dict[str, float]:
+    """:func:`sample_quality` from features already extracted: samples' features (N, F) and class
+    probabilities (N, C), the reference's features (M, F). A benchmark that scores several models against
+    one test set extracts the test set's features once."""
+    kid_mean, kid_std = kid(features, reference_features, num_subsets=num_subsets, subset_size=subset_size,
+                            generator=generator)
+    histogram = torch.bincount(probabilities.argmax(-1), minlength=probabilities.shape[-1]).double() / len(probabilities)
     # entr(p) = -p log p, and 0 at p = 0; adding 0.0 turns a collapsed set's -0.0 into 0.0
     class_entropy = torch.special.entr(histogram).sum().item() + 0.0
-    return {"fid": fid(feats_s, feats_r), "kid": kid_mean, "kid_std": kid_std,
-            "confidence": probs_s.max(-1).values.mean().item(), "class_entropy": class_entropy}
+    return {"fid": fid(features, reference_features), "kid": kid_mean, "kid_std": kid_std,
+            "confidence": probabilities.max(-1).values.mean().item(), "class_entropy": class_entropy}
 
 
 __all__ = ["frechet_distance", "fid", "kid", "polynomial_kernel", "check_images", "extract_features",
-           "sample_quality"]
+           "sample_quality", "scores_from_features"]
