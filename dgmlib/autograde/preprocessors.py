@@ -76,26 +76,32 @@ class GuardedExecute(Execute):
         resources["dgm_grading"] = self._record
         return nb, resources
 
+    @staticmethod
+    def _take_verdict(cell, token: str) -> str | None:
+        """What the guard printed in ``cell``, its lines removed from the output: None when it did not print,
+        "" for ``ok``, else what was changed. Only the check's own lines count: a submission may print the
+        cell's text, token included."""
+        verdict = None
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and token in output.text:
+                lines = output.text.split("\n")
+                own = [line for line in lines if line == f"{token}:ok" or line.startswith(f"{token}:tampered:")]
+                verdict = own[-1] if own else verdict
+                output.text = "\n".join(line for line in lines if line not in own)
+        cell.outputs = [o for o in cell.get("outputs", []) if not (o.output_type == "stream" and not o.text)]
+        return None if verdict is None else verdict[len(token) + 1:].removeprefix("ok").removeprefix("tampered:")
+
     def _judge(self, cell, token: str) -> None:
         """Keep the cell's result only if its last line printed ``<token>:ok``; drop that line."""
         grade_id = cell.metadata["nbgrader"].get("grade_id", "?")
-        verdict = None
-        for output in cell.outputs:
-            if output.output_type == "stream" and token in output.text:
-                lines = output.text.split("\n")
-                # only the check's own line counts: a submission may print the cell's text, token included
-                verdicts = [line for line in lines if line == f"{token}:ok" or line.startswith(f"{token}:tampered:")]
-                verdict = verdicts[-1] if verdicts else verdict
-                output.text = "\n".join(line for line in lines if line not in verdicts)
-        cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and not o.text)]
-        if verdict is None:
+        reason = self._take_verdict(cell, token)
+        if reason is None:
             if not any(o.output_type == "error" for o in cell.outputs):
                 # no error and no proof that the last line ran: skipped, replaced or swallowed
                 self._record["not_finished"].append(grade_id)
                 cell.outputs.append(_error("GradingError", "this test cell did not run to its end (it was skipped, "
                                                            "replaced or its error was swallowed): no points"))
-        elif verdict != f"{token}:ok":
-            reason = verdict.split(":tampered:", 1)[-1]
+        elif reason:
             self._record["tampered"][grade_id] = reason
             cell.outputs.append(_error("GradingError", f"the grading machinery was changed ({reason}): no points"))
 
@@ -103,13 +109,11 @@ class GuardedExecute(Execute):
         """The end-of-notebook check: tampering found there is recorded (the points are already decided)."""
         if self._record["kernel_died_at"] is not None or self._record["not_run"]:
             return
-        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
-        verdict = next((line for line in text.split("\n")
-                        if line == f"{token}:ok" or line.startswith(f"{token}:tampered:")), None)
-        if verdict is None:
+        reason = self._take_verdict(cell, token)
+        if reason is None:
             self._record["tampered"]["(end of notebook)"] = "the grader's last check did not run"
-        elif verdict != f"{token}:ok":
-            self._record["tampered"]["(end of notebook)"] = verdict.split(":tampered:", 1)[-1]
+        elif reason:
+            self._record["tampered"]["(end of notebook)"] = reason
 
     def _get_timeout(self, cell):
         remaining = self._deadline - time.monotonic()
@@ -189,18 +193,19 @@ class HideHiddenTests(ClearHiddenTests):
 
     def preprocess(self, nb, resources):
         self._hidden_lines = {line.strip() for cell in nb.cells if cell.cell_type == "code"
-                              for line in self._hidden_region(cell.source) if len(line.strip()) >= 8}
+                              for _, line in self._hidden_region(cell.source)
+                              if len(line.strip()) >= 8 and self.begin_test_delimeter not in line
+                              and self.end_test_delimeter not in line}
         return super().preprocess(nb, resources)
 
-    def _hidden_region(self, source: str) -> list[str]:
+    def _hidden_region(self, source: str) -> list[tuple[int, str]]:
+        """(line number from 1, line) of every line of a hidden-test region, its delimiter lines included."""
         lines, inside = [], False
-        for line in source.split("\n"):
-            if self.begin_test_delimeter in line:
-                inside = True
-            elif self.end_test_delimeter in line:
-                inside = False
-            elif inside:
-                lines.append(line)
+        for number, line in enumerate(source.split("\n"), start=1):
+            inside = inside or self.begin_test_delimeter in line
+            if inside:
+                lines.append((number, line))
+            inside = inside and self.end_test_delimeter not in line
         return lines
 
     def _scrub(self, text: str) -> str:
@@ -216,12 +221,7 @@ class HideHiddenTests(ClearHiddenTests):
                     if key.startswith("text/") and isinstance(value, str):
                         output.data[key] = self._scrub(value)
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade", False):
-            hidden, inside = set(), False
-            for number, line in enumerate(cell.source.split("\n"), start=1):
-                inside = inside or self.begin_test_delimeter in line
-                if inside:
-                    hidden.add(number)
-                inside = inside and self.end_test_delimeter not in line
+            hidden = {number for number, _ in self._hidden_region(cell.source)}
             for output in cell.outputs:
                 if hidden and output.output_type == "error":
                     output.traceback = [self._trim(frame, hidden, cell.execution_count)
