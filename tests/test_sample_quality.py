@@ -98,7 +98,7 @@ def brute_force_mmd2(x, y):
 def test_kid_with_one_subset_of_everything_is_the_brute_force_unbiased_mmd():
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((7, 3)), rng.standard_normal((7, 3)) + 0.3
-    mean, std = kid(x, y, num_subsets=1, subset_size=7)
+    mean, std, _ = kid(x, y, num_subsets=1, subset_size=7)
     assert mean == pytest.approx(brute_force_mmd2(x.tolist(), y.tolist()), rel=1e-10)
     assert std == 0.0
 
@@ -107,11 +107,12 @@ def test_kid_is_near_zero_for_one_distribution_and_clearly_positive_for_two():
     g = torch.Generator().manual_seed(5)
     x, y = torch.randn(5000, 8, generator=g), torch.randn(5000, 8, generator=g)
     num_subsets = 50
-    same_mean, same_std = kid(x, y, num_subsets=num_subsets, subset_size=100)
+    same_mean, same_std, same_error = kid(x, y, num_subsets=num_subsets, subset_size=100)
     # nearly independent subsets: their mean is within a few standard errors of 0 (a biased
     # estimate that kept the i = j terms would sit near +0.13 here)
     assert abs(same_mean) < 4 * same_std / math.sqrt(num_subsets)
-    shifted_mean, shifted_std = kid(x, y + 0.5, num_subsets=num_subsets, subset_size=100)
+    assert abs(same_mean) < 4 * same_error
+    shifted_mean, shifted_std, _ = kid(x, y + 0.5, num_subsets=num_subsets, subset_size=100)
     assert shifted_mean > 0.1 and shifted_mean > 10 * shifted_std / math.sqrt(num_subsets)
     assert shifted_mean > 20 * abs(same_mean)
 

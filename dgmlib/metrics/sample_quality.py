@@ -16,23 +16,15 @@ published Inception-based FIDs.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..device import module_device
 from ..nn.state import eval_mode
-
-Array = Tensor | np.ndarray
-
-
-def _float64(value: Array, name: str) -> Tensor:
-    tensor = torch.as_tensor(value).detach().to("cpu", torch.float64)
-    if not torch.isfinite(tensor).all():
-        raise ValueError(f"{name} holds NaN or infinite values; check the model or data that produced it")
-    return tensor
-
+from .features import Array, _check_features, _float64
+from .precision_recall import precision_recall
 
 def _sqrt_psd(matrix: Tensor) -> Tensor:
     """The symmetric square root of a symmetric positive semi-definite matrix, by eigen-decomposition."""
@@ -73,18 +65,6 @@ def frechet_distance(mu1: Array, sigma1: Array, mu2: Array, sigma2: Array) -> fl
     return max(distance.item(), 0.0)  # a distance; rounding can push FID(X, X) to -1e-12
 
 
-def _check_features(a: Array, b: Array, minimum: int = 2) -> tuple[Tensor, Tensor]:
-    a, b = _float64(a, "features_a"), _float64(b, "features_b")
-    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"features must be two (N, F) matrices with the same F, got {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}")
-    for name, x in (("features_a", a), ("features_b", b)):
-        if len(x) < minimum:
-            raise ValueError(f"{name} has {len(x)} row(s): a covariance needs at least 2 samples (and FID is "
-                             "biased upward for small N: use a few thousand, or KID for small sets)")
-    return a, b
-
-
 def fid(features_a: Array, features_b: Array) -> float:
     """Frechet distance between Gaussians fitted to two feature sets (N_a, F) and (N_b, F).
 
@@ -100,21 +80,65 @@ def polynomial_kernel(x: Tensor, y: Tensor) -> Tensor:
 
 
 def _mmd2_unbiased(x: Tensor, y: Tensor) -> Tensor:
-    """Unbiased MMD^2 of two equal-size samples (m, F): k(x, x') and k(y, y') averaged over pairs i != j."""
+    """Unbiased MMD^2 of two equal-size samples (m, F): k(x, x') and k(y, y') averaged over pairs i != j,
+    k(x, y) over all m^2 pairs (Binkowski et al. 2018; torch-fidelity and torchmetrics compute the same)."""
     m = len(x)
     k_xx, k_yy, k_xy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
     within = (k_xx.sum() - k_xx.diagonal().sum() + k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
     return within - 2 * k_xy.mean()
 
 
+class KID(NamedTuple):
+    """KID's estimate and its uncertainty: ``mean`` over the subsets, ``std`` the spread of the per-subset
+    estimates, ``std_error`` the standard error of ``mean`` (see :func:`kid`)."""
+
+    mean: float
+    std: float
+    std_error: float
+
+
+def _pair_kernel(x: Tensor, y: Tensor) -> Tensor:
+    """H_ij = k(x_i, x_j) + k(y_i, y_j) - k(x_i, y_j) - k(x_j, y_i) for pairs z_i = (x_i, y_i): (m, m).
+
+    The unbiased MMD^2 of two equal-size samples is the mean of H over i != j: a U-statistic."""
+    k_xy = polynomial_kernel(x, y)
+    return polynomial_kernel(x, x) + polynomial_kernel(y, y) - k_xy - k_xy.T
+
+
+def _hoeffding_terms(h: Tensor) -> tuple[Tensor, Tensor]:
+    """(sigma_1^2, sigma_2^2) of the U-statistic mean_{i != j} H_ij of a symmetric (m, m) kernel matrix H.
+
+    sigma_2^2 = Var H(Z_1, Z_2) and sigma_1^2 = Cov(H(Z_1, Z_2), H(Z_1, Z_3)), the two terms of Hoeffding's
+    variance of a U-statistic of order 2:  Var U_m = (4 (m - 2) sigma_1^2 + 2 sigma_2^2) / (m (m - 1)).
+    """
+    m = len(h)
+    off = h - torch.diag_embed(h.diagonal())
+    u = off.sum() / (m * (m - 1))
+    row_means = off.sum(1) / (m - 1)
+    # sum over i != j of (H_ij - u)^2: the zero diagonal of `off` adds m u^2 to the full sum
+    sigma2 = ((off - u).square().sum() - m * u.square()) / (m * (m - 1))
+    # Var(row mean) = sigma_1^2 + (sigma_2^2 - sigma_1^2) / (m - 1): solve for sigma_1^2
+    var_rows = row_means.var()
+    sigma1 = ((m - 1) * var_rows - sigma2) / (m - 2) if m > 2 else torch.zeros_like(u)
+    return sigma1, sigma2  # unclamped: each is noisy, their mean over subsets is not
+
+
+def _u_variance(sigma1: Tensor, sigma2: Tensor, m: int) -> Tensor:
+    return (4 * (m - 2) * sigma1 + 2 * sigma2) / (m * (m - 1))
+
+
 def kid(features_a: Array, features_b: Array, *, num_subsets: int = 100, subset_size: int | None = None,
-        generator: torch.Generator | None = None) -> tuple[float, float]:
-    """Kernel Inception Distance of two feature sets (N_a, F), (N_b, F): (mean, std) over random subsets.
+        generator: torch.Generator | None = None) -> KID:
+    """Kernel Inception Distance of two feature sets (N_a, F), (N_b, F): a :class:`KID` (mean, std, std_error).
 
     Each subset draws ``subset_size`` rows of each set without replacement (default: min(1000, N_a,
-    N_b)) and computes the unbiased MMD^2 with the cubic polynomial kernel. ``std`` is the spread of the
-    per-subset estimates (not the standard error of their mean). ``generator`` picks the subsets
-    (default: seeded with 0, so the same features give the same KID).
+    N_b)) and computes the unbiased MMD^2 with the cubic polynomial kernel; ``mean`` averages them.
+    ``std`` is the spread of the per-subset estimates (what torch-fidelity reports as kid_std), not an
+    error bar: the subsets overlap. ``std_error`` is the standard error of ``mean`` from Hoeffding's
+    variance of U-statistics, Var U_m = (4 (m - 2) s1 + 2 s2) / (m (m - 1)) with s1, s2 estimated on the
+    subsets: the mean of S subset estimates from n = min(N_a, N_b) pairs has variance about
+    Var U_n + (Var U_m - Var U_n) / S. ``generator`` picks the subsets (default: seeded with 0, so the
+    same features give the same KID).
     """
     a, b = _check_features(features_a, features_b)
     if subset_size is None:
@@ -128,11 +152,44 @@ def kid(features_a: Array, features_b: Array, *, num_subsets: int = 100, subset_
     if isinstance(num_subsets, bool) or not isinstance(num_subsets, int) or num_subsets < 1:
         raise ValueError(f"num_subsets must be a positive integer, got {num_subsets!r}")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    estimates = torch.stack([
-        _mmd2_unbiased(a[torch.randperm(len(a), generator=generator)[:subset_size]],
-                       b[torch.randperm(len(b), generator=generator)[:subset_size]])
-        for _ in range(num_subsets)])
-    return estimates.mean().item(), estimates.std(correction=0).item()
+    estimates, terms = [], []
+    for _ in range(num_subsets):
+        x = a[torch.randperm(len(a), generator=generator)[:subset_size]]
+        y = b[torch.randperm(len(b), generator=generator)[:subset_size]]
+        estimates.append(_mmd2_unbiased(x, y))
+        terms.append(torch.stack(_hoeffding_terms(_pair_kernel(x, y))))
+    estimates = torch.stack(estimates)
+    sigma1, sigma2 = torch.stack(terms).mean(0).clamp(min=0)
+    m, n = subset_size, min(len(a), len(b))
+    var_n = _u_variance(sigma1, sigma2, n)
+    variance = var_n + (_u_variance(sigma1, sigma2, m) - var_n) / num_subsets
+    # with pairs only (m = 2) the variance's two terms cannot be told apart: no error bar rather than 0
+    std_error = variance.sqrt().item() if m > 2 else float("nan")
+    return KID(estimates.mean().item(), estimates.std(correction=0).item(), std_error)
+
+
+def inception_score(probabilities: Array, splits: int = 10) -> tuple[float, float]:
+    """Inception-style score exp(E_x KL(p(y | x) || p(y))) of class probabilities (N, C): (mean, std) over splits.
+
+    Salimans et al. (2016), here with the course's MNIST classifier instead of Inception-v3: between
+    1 (every sample gives the same prediction, or every prediction is uniform) and C (confident and
+    evenly spread over the C classes). The N rows are cut, in order, into ``splits`` equal parts
+    (shuffle first if the order means something); p(y) is each part's mean prediction; std is over
+    the parts (with Bessel's correction, as torchmetrics reports it). It never looks at real data.
+    """
+    p = _float64(probabilities, "probabilities")
+    if p.dim() != 2 or (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
+        raise ValueError("probabilities must be an (N, C) matrix whose rows are distributions (softmax "
+                         "outputs), e.g. extract_features(images)[1]")
+    if isinstance(splits, bool) or not isinstance(splits, int) or not 1 <= splits <= len(p):
+        raise ValueError(f"splits must be an integer between 1 and N = {len(p)}, got {splits!r}")
+    scores = []
+    for part in p.chunk(splits):
+        marginal = part.mean(0, keepdim=True)
+        kl = (torch.special.xlogy(part, part) - torch.special.xlogy(part, marginal)).sum(1)
+        scores.append(kl.mean().exp())
+    scores = torch.stack(scores)
+    return scores.mean().item(), (scores.std().item() if splits > 1 else 0.0)
 
 
 def check_images(images: Tensor, name: str = "images") -> None:
@@ -181,14 +238,16 @@ def extract_features(images: Tensor, classifier: nn.Module | None = None, *,
 
 
 def sample_quality(samples: Tensor, reference: Tensor, *, classifier: nn.Module | None = None,
-                   num_subsets: int = 100, subset_size: int | None = None, batch_size: int = 500,
+                   num_subsets: int = 100, subset_size: int | None = None, batch_size: int = 500, k: int = 3,
                    generator: torch.Generator | None = None) -> dict[str, float]:
-    """FID, KID and two quick diagnostics of ``samples`` against ``reference`` images.
+    """Every sample-quality figure of ``samples`` against ``reference`` images, in the classifier's features.
 
     samples, reference: (N, 1, 28, 28) float in [0, 1] (e.g. ``mnist("test")[0] / 255``).
     Returns a dict of floats:
       "fid": Frechet distance of the classifier features (lower is better; biased for small N);
-      "kid", "kid_std": KID's mean and spread over ``num_subsets`` subsets (see :func:`kid`);
+      "kid", "kid_std", "kid_se": KID's mean, the spread of its subsets and its standard error (:func:`kid`);
+      "precision", "recall": improved precision and recall with k-NN radii (:mod:`.precision_recall`);
+      "inception_score": exp E KL(p(y|x) || p(y)) in 10 splits (:func:`inception_score`; at most 10);
       "confidence": the classifier's mean max-probability on the samples (blurry or odd digits: low);
       "class_entropy": entropy in nats of the samples' predicted-class histogram (log 10 = 2.30 when
       all ten digits are equally frequent; mode collapse: low).
@@ -201,23 +260,25 @@ def sample_quality(samples: Tensor, reference: Tensor, *, classifier: nn.Module 
     feats_s, probs_s = extract_features(samples, classifier, batch_size=batch_size)
     feats_r, _ = extract_features(reference, classifier, batch_size=batch_size)
     return scores_from_features(feats_s, probs_s, feats_r, num_subsets=num_subsets, subset_size=subset_size,
-                                generator=generator)
+                                k=k, generator=generator)
 
 
 def scores_from_features(features: Tensor, probabilities: Tensor, reference_features: Tensor, *,
-                         num_subsets: int = 100, subset_size: int | None = None,
+                         num_subsets: int = 100, subset_size: int | None = None, k: int = 3,
                          generator: torch.Generator | None = None) -> dict[str, float]:
     """:func:`sample_quality` from features already extracted: samples' features (N, F) and class
     probabilities (N, C), the reference's features (M, F). A benchmark that scores several models against
     one test set extracts the test set's features once."""
-    kid_mean, kid_std = kid(features, reference_features, num_subsets=num_subsets, subset_size=subset_size,
-                            generator=generator)
+    kid_mean, kid_std, kid_se = kid(features, reference_features, num_subsets=num_subsets,
+                                    subset_size=subset_size, generator=generator)
     histogram = torch.bincount(probabilities.argmax(-1), minlength=probabilities.shape[-1]).double() / len(probabilities)
     # entr(p) = -p log p, and 0 at p = 0; adding 0.0 turns a collapsed set's -0.0 into 0.0
     class_entropy = torch.special.entr(histogram).sum().item() + 0.0
-    return {"fid": fid(features, reference_features), "kid": kid_mean, "kid_std": kid_std,
+    return {"fid": fid(features, reference_features), "kid": kid_mean, "kid_std": kid_std, "kid_se": kid_se,
+            **precision_recall(reference_features, features, k=k),
+            "inception_score": inception_score(probabilities, splits=min(10, len(probabilities)))[0],
             "confidence": probabilities.max(-1).values.mean().item(), "class_entropy": class_entropy}
 
 
-__all__ = ["frechet_distance", "fid", "kid", "polynomial_kernel", "check_images", "extract_features",
-           "sample_quality", "scores_from_features"]
+__all__ = ["frechet_distance", "fid", "KID", "kid", "polynomial_kernel", "inception_score", "check_images",
+           "extract_features", "sample_quality", "scores_from_features"]

@@ -20,9 +20,10 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from torch.distributions import constraints
+from torch.distributions import Independent, Normal, constraints
 
 from ...nn.functional import bernoulli_log_prob, diagonal_gaussian_log_prob, gaussian_kl, log_mean_exp
+from ...metrics.importance import importance_log_likelihood
 from ..base import GenerativeModel
 from ..registry import binary_example, register
 
@@ -129,19 +130,30 @@ class VAE(GenerativeModel):
         self.check_input(x)
         return iwae_bound(self.log_weights(x, k))
 
+    def prior(self) -> Independent:
+        """p(z) = N(0, I) over R^L."""
+        zeros = torch.zeros(self.config.latent_dim, dtype=self.dtype, device=self.device)
+        return Independent(Normal(zeros, torch.ones_like(zeros)), 1)
+
+    def posterior(self, x: Tensor) -> Independent:
+        """The encoder's q(z | x): a batch of B diagonal Gaussians over R^L."""
+        mu, logvar = self.encode(x)
+        return Independent(Normal(mu, torch.exp(0.5 * logvar)), 1)
+
+    def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
+        """log p(x, z) = log p(z) + log p(x | z): x (B, ...), z (..., B, L) -> (..., B)."""
+        return self.prior().log_prob(z) + self.log_likelihood_given_z(x, z)
+
     @torch.no_grad()
     def importance_log_likelihood(self, x: Tensor, k: int | None = None, chunk: int | None = None) -> Tensor:
         """Importance-sampled estimate of log p(x) with k samples from q(z|x): (B,).
 
-        The k log weights are drawn ``chunk`` at a time (memory) and combined with
-        one logsumexp over all of them, so the result is the same for any chunk size.
+        :func:`dgmlib.metrics.importance_log_likelihood` with the encoder as the proposal; the k log
+        weights are drawn ``chunk`` at a time (memory), and the result is the same for any chunk size.
         """
         self.check_input(x)
-        k = k or self.config.eval_samples
-        chunk = chunk or self.config.eval_chunk
-        mu, logvar = self.encode(x)
-        log_w = torch.cat([self.log_weights(x, min(chunk, k - start), mu, logvar) for start in range(0, k, chunk)])
-        return iwae_bound(log_w)
+        return importance_log_likelihood(lambda z: self.log_joint(x, z), self.posterior(x),
+                                         k or self.config.eval_samples, chunk or self.config.eval_chunk)
 
     def _log_prob(self, x: Tensor) -> Tensor:
         return self.importance_log_likelihood(x)
