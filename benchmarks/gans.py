@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     floor_pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(1))[:n_eval]
     rows = [{"model": "floor: train vs test", **scores(x_train[floor_pick]), "minutes": 0.0, "steps": 0,
-             "params": 0}]
+             "params": 0, "device": str(device)}]
     for name in ["vae"] + names:
         seed_everything(0)
         model, lr = build(name)
@@ -96,16 +96,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
                       log_every=200)
         final = history.ema.module if history.ema is not None else model
         torch.manual_seed(1)
-        rows.append({"model": name + (" (EMA)" if history.ema is not None else ""),
+        rows.append({"model": name + (" (EMA)" if history.ema is not None else ""), "device": str(device),
                      **scores(samples_of(final, n_eval, y_test)), "minutes": (time.perf_counter() - start) / 60,
                      "steps": len(history.step), "params": sum(p.numel() for p in model.parameters())})
-    print(f"\n{'model':<22}{'FID':>9}{'KID':>10}{'± std':>8}{'confid.':>9}{'class H':>9}"
-          f"{'minutes':>9}{'steps':>9}{'params':>10}")
+    print(f"\n{'model':<22}{'FID':>9}{'KID':>10}{'± s.e.':>8}{'prec.':>7}{'recall':>7}{'confid.':>9}"
+          f"{'class H':>9}{'minutes':>9}{'steps':>9}{'params':>10}")
     for r in rows:
-        print(f"{r['model']:<22}{r['fid']:>9.2f}{r['kid']:>10.3f}{r['kid_std']:>8.3f}{r['confidence']:>9.3f}"
-              f"{r['class_entropy']:>9.3f}{r['minutes']:>9.1f}{r['steps']:>9}{r['params']:>10}")
+        print(f"{r['model']:<22}{r['fid']:>9.2f}{r['kid']:>10.3f}{r['kid_se']:>8.3f}{r['precision']:>7.3f}"
+              f"{r['recall']:>7.3f}{r['confidence']:>9.3f}{r['class_entropy']:>9.3f}{r['minutes']:>9.1f}"
+              f"{r['steps']:>9}{r['params']:>10}")
     print(f"\nFID and KID in the course classifier's 128 features ({n_eval} samples against {n_eval} test images; KID: "
-          f"mean and spread over subsets of {kid_size}):"
+          f"mean over subsets of {kid_size} and its standard error; precision and recall with k = 3 neighbours):"
           " NOT comparable with Inception-based FIDs in papers. 'confid.': the classifier's mean top probability on"
           " the samples; 'class H': entropy of their predicted classes (log 10 = 2.303 when all digits are equally"
           " frequent; lower: missing digits, i.e. mode collapse).")

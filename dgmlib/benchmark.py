@@ -1,6 +1,9 @@
 """What every benchmark command shares: the command line and the data (binarized or 8-bit MNIST), a time-boxed
-training run with early stopping on validation NLL, a test evaluation, and one printed table
-next to the published figures."""
+training run with early stopping on validation NLL, a test evaluation (NLL, and since week 6 the samples'
+FID, KID, precision and recall against the test images), and one printed table next to the published figures.
+
+``python -m dgmlib.benchmark --all`` runs every week's benchmark and writes one table (benchmarks/all.py).
+"""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +18,8 @@ from torch import Tensor
 from .data import binarized_mnist, mnist
 from .device import get_device
 from .metrics.likelihood import bits_per_dim, nll
+from .metrics.report import draw_samples
+from .metrics.sample_quality import extract_features, scores_from_features
 from .models.base import GenerativeModel
 from .quick import is_quick, setting
 from .train import fit
@@ -44,6 +49,9 @@ class Setup:
     x_train: Tensor  # (N, 1, 28, 28), left on the CPU: fit moves each batch
     x_valid: Tensor
     x_test: Tensor
+    pixel_scale: float = 1.0  # images / pixel_scale lie in [0, 1]: 1 for binary data, 255 for 8-bit
+    classifier: torch.nn.Module | None = None  # the course classifier: sample-quality columns when set
+    reference_features: Tensor | None = None  # its features of x_test / pixel_scale
 
 
 def parse_arguments(argv: list[str] | None, models: list[str], description: str, *,
@@ -81,11 +89,31 @@ def command_line(argv: list[str] | None, table: dict[str, Entry], description: s
     pick = torch.Generator().manual_seed(0)
     x_test = test[torch.randperm(len(test), generator=pick)[:n_eval]]
     x_valid = valid[torch.randperm(len(valid), generator=pick)[:n_eval]]
-    setup = Setup(names, minutes, device, train[:n_train], x_valid.to(device), x_test.to(device))
+    setup = Setup(names, minutes, device, train[:n_train], x_valid.to(device), x_test.to(device),
+                  pixel_scale=1.0 if data == "binarized_mnist" else 255.0)
+    add_sample_quality(setup)
     mode = f"quick (DGM_QUICK=1: {quick_note})" if is_quick() else "full"
     name = "binarized MNIST" if data == "binarized_mnist" else "8-bit MNIST"
     print(f"{name}, {mode}; device {device}; {len(setup.x_train)} train / {len(setup.x_test)} test images")
     return setup
+
+
+def add_sample_quality(setup: Setup) -> None:
+    """Load the course classifier and the test images' features, so that ``run`` scores samples too."""
+    from .metrics.classifier import load_classifier  # trains the quick one on first use (about 10 s)
+    setup.classifier = load_classifier(device=setup.device)
+    setup.reference_features, _ = extract_features(setup.x_test.cpu() / setup.pixel_scale, setup.classifier)
+
+
+def sample_scores(model: GenerativeModel, setup: Setup) -> dict[str, float]:
+    """FID, KID (with its standard error), precision and recall of len(x_test) samples against the test images.
+
+    Quick mode draws 200 (an autoregressive model samples pixel by pixel: 784 passes per batch).
+    """
+    samples = draw_samples(model, setting(len(setup.x_test), quick=min(200, len(setup.x_test)))) / setup.pixel_scale
+    scores = scores_from_features(*extract_features(samples, setup.classifier), setup.reference_features,
+                                  num_subsets=setting(100, quick=10), subset_size=min(1000, len(samples) // 2))
+    return {key: scores[key] for key in ("fid", "kid", "kid_se", "precision", "recall")}
 
 
 def train_with_early_stopping(model: GenerativeModel, x_train: Tensor, x_valid: Tensor, entry: Entry,
@@ -125,10 +153,13 @@ def run(name: str, entry: Entry, setup: Setup, valid_nll: Callable | None = None
            "published": entry.published, "unit": entry.unit, "source": entry.source, "steps": steps, "minutes": seconds / 60,
            "params": sum(p.numel() for p in model.parameters()), "device": str(device)}
     row.update({key: metric(model, x_test) for key, metric in entry.extra_metrics.items()})
+    if setup.classifier is not None:
+        row.update(sample_scores(model, setup))
     return row
 
 
 def print_table(rows: list[dict], extra: tuple[str, ...] = ()) -> None:
+    extra = tuple(extra) + tuple(key for key in ("fid", "precision", "recall") if all(key in r for r in rows))
     head = f"{'model':<16}{'test NLL':>10}{'± 95%':>7}{'bits/dim':>10}{'published':>11}"
     head += "".join(f"{key:>12}" for key in extra)
     print("\n" + head + f"  {'train min':>9}{'steps':>8}{'params':>10}  device  source")
@@ -138,3 +169,24 @@ def print_table(rows: list[dict], extra: tuple[str, ...] = ()) -> None:
         line = f"{r['model']:<16}{r['test_nll']:>10.2f}{r['interval']:>7.2f}{r['bits_per_dim']:>10.4f}{published:>11}"
         line += "".join(f"{r[key]:>12.2f}" for key in extra)
         print(line + f"  {r['minutes']:>9.1f}{r['steps']:>8}{r['params']:>10}  {r['device']:<6}  {r['source']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m dgmlib.benchmark --all [--minutes M] [--device D]``: every week's benchmark, one table."""
+    import runpy
+    from pathlib import Path
+    argv = list(argv) if argv is not None else __import__("sys").argv[1:]
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "all.py"
+    if "--all" not in argv:
+        raise SystemExit("usage: python -m dgmlib.benchmark --all [--minutes M] [--device D]; each week alone: "
+                         "python benchmarks/<week>.py")
+    if not script.exists():
+        raise SystemExit(f"{script} is missing: the benchmarks live in the course repository, not in the "
+                         "installed package; run this from a checkout")
+    argv.remove("--all")
+    __import__("sys").argv = [str(script), *argv]
+    runpy.run_path(str(script), run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

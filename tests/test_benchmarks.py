@@ -1,4 +1,5 @@
 """The benchmark commands run end to end in quick mode and report sane figures."""
+import csv
 import importlib.util
 import math
 import sys
@@ -94,3 +95,32 @@ def test_gan_benchmark_prints_fid_and_kid_beside_the_floor(capsys):
 def test_gan_benchmark_rejects_unknown_models():
     with pytest.raises(SystemExit):
         load("gans").main(["--models", "stylegan"])
+
+
+@pytest.mark.slow
+def test_all_benchmarks_write_one_table_with_likelihoods_and_sample_scores(tmp_path, capsys):
+    rows = load("all").main(["--weeks", "3", "--minutes", "0.3", "--device", "cpu", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert [r["model"] for r in rows] == ["vae", "iwae", "conv_vae"]
+    for r in rows:
+        # a likelihood model gets both kinds of metric; its samples are scored against binarized test images
+        assert r["week"] == 3 and r["data"] == "binarized MNIST" and r["device"] == "cpu"
+        assert 0 < r["test_nll"] < 784 * math.log(2) and r["fid"] > 0
+        assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 and r["kid_se"] > 0
+    # quick mode writes its own files, atomically: no temporary file is left beside them
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all_quick.csv", "all_quick.md"]
+    with open(tmp_path / "all_quick.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [r["model"] for r in table] == ["vae", "iwae", "conv_vae"]
+    assert float(table[0]["test_nll"]) == pytest.approx(rows[0]["test_nll"])
+    md = (tmp_path / "all_quick.md").read_text()
+    assert "88.71" in md and "Burda et al. 2016" in md and "on cpu" in md and "quick" in md
+    assert "wrote" in out
+
+
+def test_the_package_command_runs_all_benchmarks_or_says_how():
+    from dgmlib.benchmark import main
+    with pytest.raises(SystemExit, match="--all"):
+        main([])
+    with pytest.raises(SystemExit):
+        load("all").main(["--weeks", "9"])
