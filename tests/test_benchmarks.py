@@ -115,6 +115,7 @@ def test_all_benchmarks_write_one_table_with_likelihoods_and_sample_scores(tmp_p
     assert float(table[0]["test_nll"]) == pytest.approx(rows[0]["test_nll"])
     md = (tmp_path / "all_quick.md").read_text()
     assert "88.71" in md and "Burda et al. 2016" in md and "on cpu" in md and "quick" in md
+    assert "test accuracy 0.9" in md  # the feature extractor, with its accuracy
     assert "wrote" in out
 
 

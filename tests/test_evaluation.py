@@ -120,9 +120,9 @@ def test_ais_with_exact_moves_has_almost_no_variance():
 
     betas = iter(sigmoid_schedule(200)[1:].tolist())  # the move at step t targets f_t, in order
 
-    def exact_move(z, log_f_t):
+    def exact_move(z, log_f_t, b):
         # f_t = N(0, I)^(1 - b) f^b is Gaussian with precision (1 - b) I + b A and mean P^-1 b A m
-        b = next(betas)
+        assert b == next(betas)
         precision = (1 - b) * torch.eye(2, dtype=F64) + b * a
         mean = torch.linalg.solve(precision, b * a @ m)
         return MultivariateNormal(mean, precision_matrix=precision).sample(z.shape[:1])
@@ -131,6 +131,20 @@ def test_ais_with_exact_moves_has_almost_no_variance():
     result = annealed_importance_sampling(log_f, standard_normal(2), 200, n_chains=64, transition=exact_move)
     assert result.log_normalizer.item() == pytest.approx(log_z, abs=0.02)
     assert result.step_size is None and math.isnan(result.acceptance)
+
+
+def test_ais_follows_a_custom_path_of_intermediate_densities():
+    """A path that moves a unit Gaussian's mean from 0 to m and scales it by e^(3b): log Z = 3 exactly."""
+    m = torch.tensor([3.0, -2.0], dtype=F64)
+
+    def path(z, b):
+        return Independent(Normal(b * m, torch.ones(2, dtype=F64)), 1).log_prob(z) + 3 * b
+
+    torch.manual_seed(0)
+    result = annealed_importance_sampling(lambda z: path(z, 1.0), standard_normal(2), 50, n_chains=200, path=path,
+                                          step_size=0.5, leapfrog_steps=3)
+    assert result.log_normalizer.item() == pytest.approx(3.0, abs=0.02)
+    assert result.std_error.item() < 0.02  # the path moves slowly: nearly equal weights
 
 
 def test_ais_is_exact_on_ppca_from_the_prior(ppca):

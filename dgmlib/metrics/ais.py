@@ -11,7 +11,9 @@ starting z ~ p_0 and, for t = 1..T,
 
 Then E[w] = Z exactly, for any T and any such kernels (each chain is an importance sample on an
 extended space), and log mean_chains w is a stochastic lower bound on log Z whose gap shrinks
-as T grows. T = 1 with no move is plain importance sampling from p_0.
+as T grows. T = 1 with no move is plain importance sampling from p_0. Any other path from p_0 to f
+works the same way, with log w += log f_t(z) - log f_{t-1}(z) (an RBM anneals its weights instead,
+Salakhutdinov & Murray 2008, so that every f_t is again an RBM with exact Gibbs moves).
 
 Decoder-based models (Wu et al. 2017): with p_0 = p(z) and f(z) = p(z) p(x | z), Z = p(x), so
 the same procedure estimates a VAE's (or PPCA's) log-likelihood without using the encoder; its
@@ -31,7 +33,8 @@ from ..nn.functional import log_mean_exp
 from ..nn.state import eval_mode
 
 LogDensity = Callable[[Tensor], Tensor]
-Transition = Callable[[Tensor, LogDensity], Tensor]
+Transition = Callable[[Tensor, LogDensity, float], Tensor]  # (z, log f_t, b_t) -> z, leaving f_t invariant
+Path = Callable[[Tensor, float], Tensor]  # (z, b) -> log f_b(z): log p_0 at b = 0, log f at b = 1
 
 
 @dataclass
@@ -114,7 +117,7 @@ def hmc_step(z: Tensor, log_density: LogDensity, step_size: Tensor, leapfrog_ste
 
 @torch.no_grad()
 def annealed_importance_sampling(log_target: LogDensity, initial: Distribution, betas: Tensor | int = 500, *,
-                                 n_chains: int = 16, transition: Transition | None = None,
+                                 n_chains: int = 16, transition: Transition | None = None, path: Path | None = None,
                                  step_size: float = 0.1, leapfrog_steps: int = 10, adapt: bool = True,
                                  target_acceptance: float = 0.65,
                                  generator: torch.Generator | None = None) -> AISResult:
@@ -123,8 +126,9 @@ def annealed_importance_sampling(log_target: LogDensity, initial: Distribution, 
     log_target: z (n_chains, *batch, L) -> log f(z) (n_chains, *batch), unnormalized, differentiable in z
     for the default HMC moves. initial: p_0 with batch_shape (*batch) and event_shape (L,), e.g. the
     prior p(z) expanded to the batch. betas: the schedule (T + 1,), or T for ``sigmoid_schedule(T)``.
-    transition: ``(z, log_f_t) -> z``, a kernel that leaves exp(log_f_t) invariant (a Gibbs sweep for
-    an RBM, say); default: HMC with ``leapfrog_steps`` and ``step_size``. adapt: scale each batch
+    transition: ``(z, log_f_t, b_t) -> z``, a kernel that leaves exp(log_f_t) invariant (a Gibbs sweep
+    for an RBM, say); default: HMC with ``leapfrog_steps`` and ``step_size``. path: ``(z, b) -> log f_b(z)``,
+    the intermediate densities (default: the geometric path (1 - b) log p_0 + b log_target). adapt: scale each batch
     element's step size by 1.02 or 0.98 after every move, towards ``target_acceptance`` (Wu et al.
     2017); the step then depends on the chains' past, a small bias the tests bound; adapt=False
     keeps every move exactly f_t-invariant.
@@ -140,14 +144,19 @@ def annealed_importance_sampling(log_target: LogDensity, initial: Distribution, 
     log_w = torch.zeros(z.shape[:-1], dtype=z.dtype, device=z.device)
     steps = torch.full(z.shape[1:-1], float(step_size), dtype=z.dtype, device=z.device)
     accepted, moves = torch.zeros((), dtype=z.dtype, device=z.device), 0
+    geometric = path is None
+    if geometric:
+        def path(q: Tensor, b: float) -> Tensor:
+            return (1 - b) * log_p0(q) + b * log_target(q)
     for b_prev, b in zip(betas[:-1].tolist(), betas[1:].tolist()):
-        log_w += (b - b_prev) * (log_target(z) - log_p0(z))
+        # at the current z, before the move; on the geometric path log f_t - log f_{t-1} needs one evaluation
+        log_w += ((b - b_prev) * (log_target(z) - log_p0(z)) if geometric else path(z, b) - path(z, b_prev))
 
         def log_f_t(q: Tensor, b: float = b) -> Tensor:
-            return (1 - b) * log_p0(q) + b * log_target(q)
+            return path(q, b)
 
         if transition is not None:
-            z = transition(z, log_f_t)
+            z = transition(z, log_f_t, b)
             continue
         z, accept = hmc_step(z, log_f_t, steps, leapfrog_steps, generator)
         rate = accept.mean(0)  # per batch element, over its chains
