@@ -27,6 +27,7 @@ import torch
 
 from dgmlib import is_quick, setting
 from dgmlib.data.cache import atomic_write
+from dgmlib.benchmark import command_line, floor_scores
 from dgmlib.device import get_device
 from dgmlib.metrics import load_classifier
 
@@ -87,6 +88,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(f"{n_models} models, {per_model:.2f} training minutes each, device {device}")
 
     start, rows = time.perf_counter(), []
+    if weeks & {2, 3}:  # week 5 prints its own floor on 8-bit MNIST
+        setup = command_line(["--device", str(device)], {"floor": None}, "", quick_minutes=0.0, quick_eval=500,
+                             quick_note="500 random test images")
+        rows.append({"week": "2-3", "model": "floor: valid vs test", "data": "binarized MNIST",
+                     "device": str(device), **floor_scores(setup), "minutes": 0.0, "steps": 0, "params": 0})
     for week, module, data in chosen:
         for row in module.main(["--minutes", f"{per_model:.4f}", "--device", str(device)]):
             rows.append({"week": week, "data": data, "device": str(device), **row})

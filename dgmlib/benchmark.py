@@ -110,10 +110,23 @@ def sample_scores(model: GenerativeModel, setup: Setup) -> dict[str, float]:
 
     Quick mode draws 200 (an autoregressive model samples pixel by pixel: 784 passes per batch).
     """
-    samples = draw_samples(model, setting(len(setup.x_test), quick=min(200, len(setup.x_test)))) / setup.pixel_scale
-    scores = scores_from_features(*extract_features(samples, setup.classifier), setup.reference_features,
-                                  num_subsets=setting(100, quick=10), subset_size=min(1000, len(samples) // 2))
+    return score_images(draw_samples(model, n_samples(setup)) / setup.pixel_scale, setup)
+
+
+def n_samples(setup: Setup) -> int:
+    return setting(len(setup.x_test), quick=min(200, len(setup.x_test)))
+
+
+def score_images(images: Tensor, setup: Setup) -> dict[str, float]:
+    """FID, KID (with its standard error), precision and recall of images (N, 1, 28, 28) in [0, 1]."""
+    scores = scores_from_features(*extract_features(images, setup.classifier), setup.reference_features,
+                                  num_subsets=setting(100, quick=10), subset_size=min(1000, len(images) // 2))
     return {key: scores[key] for key in ("fid", "kid", "kid_se", "precision", "recall")}
+
+
+def floor_scores(setup: Setup) -> dict[str, float]:
+    """The scores of as many real validation images as a model's samples: the best any model can do here."""
+    return score_images(setup.x_valid[:n_samples(setup)].cpu() / setup.pixel_scale, setup)
 
 
 def train_with_early_stopping(model: GenerativeModel, x_train: Tensor, x_valid: Tensor, entry: Entry,
