@@ -7,10 +7,11 @@
 * :mod:`dgmlib.models.latent`: week 3 (Gaussian mixture, PPCA, VAE/IWAE, VQ-VAE).
 * :mod:`dgmlib.models.flows`: week 4 (planar to Glow, MAF/IAF, spline couplings, dequantization).
 * :mod:`dgmlib.models.adversarial`: week 5 (MLP GAN, DCGAN, conditional GAN, InfoGAN, BiGAN, pix2pix, CycleGAN).
+* :mod:`dgmlib.models.energy`: week 7 (RBM, Langevin-trained EBMs, score matching, NCE).
 * :mod:`dgmlib.models.contrasts`: week 6's models that pull likelihood and sample quality apart (a mixture
   with noise, a kernel density on the training set).
 
-Weeks 7-8 add ``energy/`` and ``diffusion/`` beside them.
+Week 8 adds ``diffusion/`` beside them.
 """
 from .base import Batch, GenerativeModel, InputDtypeError, LogProbKind, maximum_likelihood_step
 from .baselines import IndependentBernoulli, MarkovChainBernoulli
@@ -20,6 +21,7 @@ from .latent import PPCA, VAE, VQVAE, GaussianMixture, VAEConfig, VQVAEConfig
 from .flows import DequantizedFlow, Flow, ImageFlowConfig, MultiscaleConfig
 from .adversarial import (GAN, MLPGAN, DCGAN, BiGAN, CycleGAN, GANConfig, InfoGAN, Pix2Pix)
 from .contrasts import Mixture, TrainingSetKernel, noisy_mixture
+from .energy import BernoulliRBM, ConvEnergy, EBMConfig, EnergyModel, MLPEnergy, RBMConfig
 from .registry import REGISTRY, ModelSpec, register
 
 __all__ = [
@@ -32,4 +34,5 @@ __all__ = [
     "Flow", "DequantizedFlow", "ImageFlowConfig", "MultiscaleConfig",
     "GAN", "GANConfig", "MLPGAN", "DCGAN", "InfoGAN", "BiGAN", "Pix2Pix", "CycleGAN",
     "Mixture", "TrainingSetKernel", "noisy_mixture",
+    "EnergyModel", "EBMConfig", "MLPEnergy", "ConvEnergy", "BernoulliRBM", "RBMConfig",
 ]

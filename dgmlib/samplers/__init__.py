@@ -6,9 +6,13 @@ samplers that the lectures build on when no such recipe exists.
 * :mod:`dgmlib.samplers.mcmc` (week 1): random-walk Metropolis-Hastings, Gibbs sampling, and the
   effective sample size of a correlated chain.
 
-Later weeks add theirs here: Langevin dynamics for energy-based models, ODE and SDE solvers for
-score-based and diffusion models.
+* :mod:`dgmlib.samplers.langevin` (week 7): unadjusted and Metropolis-adjusted Langevin dynamics, and
+  the replay buffer of persistent chains for EBM training.
+
+Week 8 adds ODE and SDE solvers for score-based and diffusion models.
 """
 from .mcmc import MCMCResult, effective_sample_size, gibbs, metropolis_hastings
+from .langevin import LangevinResult, ReplayBuffer, energy_and_grad, langevin
 
-__all__ = ["MCMCResult", "effective_sample_size", "gibbs", "metropolis_hastings"]
+__all__ = ["MCMCResult", "effective_sample_size", "gibbs", "metropolis_hastings", "LangevinResult", "ReplayBuffer",
+           "energy_and_grad", "langevin"]
