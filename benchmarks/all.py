@@ -34,7 +34,7 @@ from dgmlib.metrics import load_classifier
 HERE = Path(__file__).resolve().parent
 # (week, module, the data its models are trained on)
 WEEKS = [(2, "autoregressive", "binarized MNIST"), (3, "vae", "binarized MNIST"), (4, "flows", "8-bit MNIST"),
-         (5, "gans", "8-bit MNIST")]
+         (5, "gans", "8-bit MNIST"), (7, "ebm", "binarized MNIST (RBMs), 8-bit MNIST (conv EBM)")]
 COLUMNS = ["week", "model", "data", "test_nll", "interval", "bits_per_dim", "published", "unit", "fid", "kid",
            "kid_se", "precision", "recall", "minutes", "steps", "params", "device", "source"]
 
@@ -75,12 +75,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--minutes", type=float, default=setting(9.0, quick=3.0),
                         help="time budget of the whole run (default 9; quick mode 3)")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
-    parser.add_argument("--weeks", default="2,3,4,5", help="comma-separated subset of the weeks 2,3,4,5")
+    parser.add_argument("--weeks", default=",".join(str(w) for w, _, _ in WEEKS),
+                        help="comma-separated subset of the weeks " + ",".join(str(w) for w, _, _ in WEEKS))
     parser.add_argument("--out", default=str(HERE / "results"), help="folder of all.csv and all.md")
     args = parser.parse_args(argv)
     weeks = {int(w) for w in args.weeks.split(",") if w.strip()}
-    if not weeks <= {2, 3, 4, 5}:
-        parser.error(f"--weeks must name weeks among 2,3,4,5, got {sorted(weeks)}")
+    known = {w for w, _, _ in WEEKS}
+    if not weeks <= known:
+        parser.error(f"--weeks must name weeks among {sorted(known)}, got {sorted(weeks)}")
     device = get_device(args.device)
     chosen = [(week, load(name), data) for week, name, data in WEEKS if week in weeks]
     n_models = sum(len(model_names(module)) for _, module, _ in chosen) + (1 if 5 in weeks else 0)  # + the GAN VAE

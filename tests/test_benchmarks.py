@@ -127,3 +127,15 @@ def test_the_package_command_runs_all_benchmarks_or_says_how():
         main([])
     with pytest.raises(SystemExit):
         load("all").main(["--weeks", "9"])
+
+
+@pytest.mark.slow
+def test_ebm_benchmark_reports_the_rbm_likelihood_by_ais_beside_salakhutdinov_and_murray(capsys):
+    rows = load("ebm").main(["--models", "rbm_cd25,conv_ebm", "--minutes", "0.04", "--device", "cpu"])
+    out = capsys.readouterr().out
+    rbm, ebm = rows
+    # a few seconds of CD already beat the uniform model's 784 ln 2 = 543 nats; AIS's error is reported
+    assert 100 < rbm["test_nll"] < 784 * math.log(2) and rbm["ais_se"] > 0 and rbm["steps"] > 0
+    assert rbm["bits_per_dim"] == pytest.approx(rbm["test_nll"] / (784 * math.log(2)))
+    assert rbm["published"] == 86.34 and "-86.34" in out and "Salakhutdinov & Murray 2008, Table 2" in out
+    assert ebm["test_nll"] is None and ebm["fid"] > 0 and 0 <= ebm["precision"] <= 1
