@@ -752,3 +752,7 @@ MUTANTS["hw3_flows"] = HW3_MUTANTS
 from grading_mutants_hw4 import HW4_MUTANTS  # noqa: E402
 
 MUTANTS["hw4_gans"] = HW4_MUTANTS
+
+from grading_mutants_hw5 import HW5_MUTANTS  # noqa: E402
+
+MUTANTS["hw5_evaluation"] = HW5_MUTANTS
