@@ -8,10 +8,10 @@
 * :mod:`dgmlib.models.flows`: week 4 (planar to Glow, MAF/IAF, spline couplings, dequantization).
 * :mod:`dgmlib.models.adversarial`: week 5 (MLP GAN, DCGAN, conditional GAN, InfoGAN, BiGAN, pix2pix, CycleGAN).
 * :mod:`dgmlib.models.energy`: week 7 (RBM, Langevin-trained EBMs, score matching, NCE).
+* :mod:`dgmlib.models.diffusion`: week 8 (noise schedules, DDPM with its ELBO, DDIM, guidance, flow matching).
 * :mod:`dgmlib.models.contrasts`: week 6's models that pull likelihood and sample quality apart (a mixture
   with noise, a kernel density on the training set).
 
-Week 8 adds ``diffusion/`` beside them.
 """
 from .base import Batch, GenerativeModel, InputDtypeError, LogProbKind, maximum_likelihood_step
 from .baselines import IndependentBernoulli, MarkovChainBernoulli
@@ -21,6 +21,7 @@ from .latent import PPCA, VAE, VQVAE, GaussianMixture, VAEConfig, VQVAEConfig
 from .flows import DequantizedFlow, Flow, ImageFlowConfig, MultiscaleConfig
 from .adversarial import (GAN, MLPGAN, DCGAN, BiGAN, CycleGAN, GANConfig, InfoGAN, Pix2Pix)
 from .contrasts import Mixture, TrainingSetKernel, noisy_mixture
+from .diffusion import DDPM, DDPMConfig, FlowMatching, FlowMatchingConfig
 from .energy import BernoulliRBM, ConvEnergy, EBMConfig, EnergyModel, MLPEnergy, RBMConfig
 from .registry import REGISTRY, ModelSpec, register
 
@@ -34,5 +35,6 @@ __all__ = [
     "Flow", "DequantizedFlow", "ImageFlowConfig", "MultiscaleConfig",
     "GAN", "GANConfig", "MLPGAN", "DCGAN", "InfoGAN", "BiGAN", "Pix2Pix", "CycleGAN",
     "Mixture", "TrainingSetKernel", "noisy_mixture",
+    "DDPM", "DDPMConfig", "FlowMatching", "FlowMatchingConfig",
     "EnergyModel", "EBMConfig", "MLPEnergy", "ConvEnergy", "BernoulliRBM", "RBMConfig",
 ]
