@@ -249,3 +249,34 @@ def test_the_time_embedding_and_unet_shapes():
     net = UNet(1, 16, num_classes=10)
     out = net(torch.randn(2, 1, 28, 28), torch.tensor([3.0, 999.0]), torch.tensor([1, -1]))
     assert out.shape == (2, 1, 28, 28) and torch.equal(out, torch.zeros_like(out))  # zero-initialised output layer
+
+
+def test_ncsn_with_the_exact_noisy_score_samples_the_data_by_annealed_langevin():
+    """For data N(MU, S^2) the score at noise level sigma is -(x - MU) / (S^2 + sigma^2): plug it in and sample."""
+    from dgmlib.models.diffusion import NCSN, NCSNConfig
+
+    class ExactScore(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.sigmas = None
+            self.dummy = nn.Parameter(torch.zeros((), dtype=F64))
+
+        def forward(self, x, level, y=None):
+            sigma = self.sigmas[level.long()].to(x.dtype).view(-1, 1)
+            return -(x - MU) / (S ** 2 + sigma ** 2) + 0 * self.dummy
+
+    net = ExactScore()
+    model = NCSN((1,), net, NCSNConfig(sigma_max=3.0, sigma_min=0.01, levels=10, steps_per_level=100,
+                                       step=2e-5)).double()
+    net.sigmas = model.sigmas
+    torch.manual_seed(0)
+    x = model.sample(10000)
+    assert x.mean().item() == pytest.approx(MU, abs=0.03) and x.std().item() == pytest.approx(S, rel=0.05)
+    # the weighted denoising loss at the exact score is its minimum, the mean over levels of
+    # Var(eps | x~) / 2 = S^2 / (2 (S^2 + sigma^2)); a score off by a shift pays more
+    data = MU + S * torch.randn(200000, 1, dtype=F64)
+    minimum = (0.5 * S ** 2 / (S ** 2 + model.sigmas.double() ** 2)).mean().item()
+    assert model.loss(data).item() == pytest.approx(minimum, abs=0.01)
+    net.forward = lambda x, level, y=None: (-(x - MU - 1.0) / (S ** 2 + model.sigmas[level.long()].view(-1, 1) ** 2)
+                                            + 0 * net.dummy)
+    assert model.loss(data).item() > minimum + 0.02
