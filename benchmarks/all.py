@@ -34,7 +34,8 @@ from dgmlib.metrics import load_classifier
 HERE = Path(__file__).resolve().parent
 # (week, module, the data its models are trained on)
 WEEKS = [(2, "autoregressive", "binarized MNIST"), (3, "vae", "binarized MNIST"), (4, "flows", "8-bit MNIST"),
-         (5, "gans", "8-bit MNIST"), (7, "ebm", "binarized MNIST (RBMs), 8-bit MNIST (conv EBM)")]
+         (5, "gans", "8-bit MNIST"), (7, "ebm", "binarized MNIST (RBMs), 8-bit MNIST (conv EBM)"),
+         (8, "diffusion", "8-bit MNIST")]
 COLUMNS = ["week", "model", "data", "test_nll", "interval", "bits_per_dim", "published", "unit", "fid", "kid",
            "kid_se", "precision", "recall", "minutes", "steps", "params", "device", "source"]
 
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                      "device": str(device), **floor_scores(setup), "minutes": 0.0, "steps": 0, "params": 0})
     for week, module, data in chosen:
         for row in module.main(["--minutes", f"{per_model:.4f}", "--device", str(device)]):
+            if "sampler" in row:  # week 8 scores one model under several samplers
+                row = {**row, "model": f"{row['model']} ({row['sampler']})"}
             rows.append({"week": week, "data": data, "device": str(device), **row})
     total = (time.perf_counter() - start) / 60
 

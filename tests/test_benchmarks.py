@@ -139,3 +139,17 @@ def test_ebm_benchmark_reports_the_rbm_likelihood_by_ais_beside_salakhutdinov_an
     assert rbm["bits_per_dim"] == pytest.approx(rbm["test_nll"] / (784 * math.log(2)))
     assert rbm["published"] == 86.34 and "-86.34" in out and "Salakhutdinov & Murray 2008, Table 2" in out
     assert ebm["test_nll"] is None and ebm["fid"] > 0 and 0 <= ebm["precision"] <= 1
+
+
+@pytest.mark.slow
+def test_diffusion_benchmark_scores_each_sampler_and_reports_bits_per_dim(capsys):
+    rows = load("diffusion").main(["--minutes", "0.03", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert [(r["model"], r["sampler"]) for r in rows] == [("ddpm", "DDIM 5"), ("ddpm", "DDPM 100"),
+                                                          ("flow_matching", "Euler 5"), ("flow_matching", "Heun 5")]
+    for r in rows:
+        assert math.isfinite(r["bits_per_dim"]) and r["bits_per_dim"] > 0 and r["fid"] > 0 and r["steps"] > 0
+        assert r["seconds_per_1000"] > 0 and r["likelihood"] == ("ELBO" if r["model"] == "ddpm" else "ODE")
+    # the ancestral sampler runs all T steps: slower per image than 5 DDIM steps
+    assert rows[1]["seconds_per_1000"] > rows[0]["seconds_per_1000"]
+    assert "NOT comparable with Inception-based FIDs" in out and "RealNVP 1.06" in out
