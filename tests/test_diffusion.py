@@ -280,3 +280,28 @@ def test_ncsn_with_the_exact_noisy_score_samples_the_data_by_annealed_langevin()
     net.forward = lambda x, level, y=None: (-(x - MU - 1.0) / (S ** 2 + model.sigmas[level.long()].view(-1, 1) ** 2)
                                             + 0 * net.dummy)
     assert model.loss(data).item() > minimum + 0.02
+
+
+def test_the_probability_flow_ode_of_the_optimal_denoiser_gives_the_exact_noised_density():
+    """With eps_theta(x, s) the optimal denoiser at continuous s, the ODE from s = 1 to T carries q(x_1) to about
+    N(0, 1): its log-likelihood is that of q(x_1) = N(sqrt(abar_1) MU, abar_1 S^2 + 1 - abar_1)."""
+    model = optimal_ddpm(100)
+    schedule = model.schedule
+
+    class ContinuousOptimalEps(nn.Module):
+        def forward(self, x, s, y=None):
+            abar = schedule.log_alpha_bar_at(s).exp().to(x.dtype).view(-1, 1)
+            return (1 - abar).sqrt() * (x - abar.sqrt() * MU) / (abar * S ** 2 + 1 - abar)
+
+    model.network = ContinuousOptimalEps()
+    torch.manual_seed(0)
+    x = MU + S * torch.randn(300, 1, dtype=F64)
+    abar1 = schedule.alpha_bars[1].double().item()
+    exact = Normal(math.sqrt(abar1) * MU, math.sqrt(abar1 * S ** 2 + 1 - abar1)).log_prob(x).squeeze(1)
+    got = model.ode_log_prob(x, steps=198, hutchinson=False)  # steps of 1/2: the schedule's kinks fall on them
+    # the one approximation left is the base: q(x_T) is N(sqrt(abar_T) MU, ...), abar_T ~ 1e-5, not N(0, 1), which
+    # moves each value by at most ~0.02 (x_T sqrt(abar_T) MU) and the mean by ~0
+    assert torch.allclose(got, exact, atol=0.03) and (got - exact).mean().abs() < 2e-3
+    # the continuous schedule passes through the integers' values
+    s = torch.tensor([0.0, 1.0, 37.0, 100.0])
+    assert torch.allclose(schedule.log_alpha_bar_at(s).exp(), schedule.alpha_bars[s.long()].double(), rtol=1e-6)

@@ -165,6 +165,38 @@ class DDPM(GenerativeModel):
         terms = self.elbo_terms(x, y)
         return terms["decoder"] - terms["diffusion"] - terms["prior"]
 
+    # -- the probability-flow ODE -------------------------------------------------------------------
+    def ode_velocity(self, x: Tensor, s: Tensor, y: Tensor | None = None) -> Tensor:
+        """dx/ds of the probability-flow ODE at continuous times s in [1, T] (Song et al. 2021, VP case):
+
+            dx/ds = -beta(s) / 2 * (x - eps_theta(x, s) / sqrt(1 - abar(s)))
+
+        whose solution carries x_s ~ q(x_s) to x_T, deterministically, with the same marginals as the SDE.
+        The network is evaluated at real-valued s (it was trained at the integers)."""
+        shape = (-1, *([1] * (x.dim() - 1)))
+        beta = self.schedule.beta_at(s).to(x.dtype).view(shape)
+        one_minus = -torch.expm1(self.schedule.log_alpha_bar_at(s).to(x.dtype)).view(shape)
+        return -0.5 * beta * (x - self.network(x, s.to(x.dtype), y) / one_minus.sqrt())
+
+    def ode_log_prob(self, x: Tensor, steps: int = 100, hutchinson: bool = True) -> Tensor:
+        """log-likelihood by the probability-flow ODE from s = 1 to T (N(0, I) at T): (B,) in nats.
+
+        The start treats the data (dequantized and scaled, for 8-bit images) as x_1, whose noise is
+        sqrt(b_1) ~ 0.01: an estimate of the data's log-likelihood, not a bound (the ELBO is the bound).
+        """
+        from ...samplers.ode import ode_log_likelihood
+        self.check_input(x)
+        c = self.config
+        x0 = x if c.levels is None else (x + torch.rand_like(x)) / c.levels * 2 - 1
+        dims = tuple(range(1, x0.dim()))
+
+        def base(z: Tensor) -> Tensor:
+            return (-0.5 * z.square() - 0.5 * math.log(2 * math.pi)).sum(dims)
+
+        log_density = ode_log_likelihood(lambda z, s: self.ode_velocity(z, s), x0, base, t0=1.0,
+                                         t1=float(c.timesteps), steps=steps, method="rk4", hutchinson=hutchinson)
+        return log_density if c.levels is None else log_density + self.num_dims * math.log(2 / c.levels)
+
     # -- sampling --------------------------------------------------------------------------------
     def _sample(self, n: int, y: Tensor | None = None, sampler: str = "ddpm", steps: int | None = None,
                 eta: float = 0.0, guidance: float | None = None) -> Tensor:

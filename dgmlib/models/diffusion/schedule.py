@@ -65,6 +65,19 @@ class NoiseSchedule(nn.Module):
         """values[t] shaped to broadcast over x: t (B,) -> (B, 1, ..., 1)."""
         return values[t].view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
 
+    def log_alpha_bar_at(self, s: Tensor) -> Tensor:
+        """log abar at continuous times s in [0, T]: linear between the integers (for the probability-flow ODE)."""
+        log_abar = torch.log(self.alpha_bars.double())
+        s = s.double().clamp(0, self.timesteps)
+        k = s.floor().long().clamp(max=self.timesteps - 1)
+        return (log_abar[k] + (s - k) * (log_abar[k + 1] - log_abar[k])).to(self.alpha_bars.dtype)
+
+    def beta_at(self, s: Tensor) -> Tensor:
+        """beta(s) = -d log abar / ds: constant between integers, log abar_k - log abar_{k+1} on [k, k + 1)."""
+        log_abar = torch.log(self.alpha_bars.double())
+        k = s.double().clamp(0, self.timesteps).floor().long().clamp(max=self.timesteps - 1)
+        return (log_abar[k] - log_abar[k + 1]).to(self.alpha_bars.dtype)
+
     def q_sample(self, x0: Tensor, t: Tensor, noise: Tensor | None = None) -> Tensor:
         """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise: x0 (B, ...), t (B,) in 1..T -> (B, ...)."""
         noise = torch.randn_like(x0) if noise is None else noise
