@@ -5,6 +5,8 @@
 * :mod:`dgmlib.viz.autoregressive`: MADE's graph and connectivity, kernel masks, receptive fields (week 2).
 * :mod:`dgmlib.viz.latent`: a 2-D latent space decoded on a grid (week 3).
 * :mod:`dgmlib.viz.adversarial`: GAN training in snapshots, mode coverage on mixtures (week 5).
+* :mod:`dgmlib.viz.evaluation`: samples beside their nearest training images, distance histograms, the
+  precision/recall path (week 6).
 """
 from .plots import density_grid, image_grid, make_grid, plot_density_2d, plot_history, plot_samples_2d
 
