@@ -7,7 +7,8 @@ import torch
 from torch import nn
 from torch.distributions import Independent, MultivariateNormal, Normal
 
-from dgmlib.metrics import (AISResult, ais_log_likelihood, annealed_importance_sampling, evaluate_model, fid,
+from dgmlib.metrics import (AISResult, ais_log_likelihood, annealed_importance_sampling, density_coverage,
+                            evaluate_model, fid,
                             floor_row, format_table, importance_log_likelihood, inception_score, kid, knn_radii,
                             memorization_report, mmd, precision_recall, sigmoid_schedule)
 from dgmlib.metrics.ais import hmc_step
@@ -314,6 +315,27 @@ def test_precision_recall_see_collapse_and_noise_apart():
         precision_recall(real[:3], same[:3], k=3)
 
 
+def test_density_and_coverage_are_not_fooled_by_an_outlying_real_point():
+    g = torch.Generator().manual_seed(2)
+    real = torch.cat([0.3 * torch.randn(500, 2, generator=g, dtype=F64),
+                      torch.tensor([[40.0, 40.0]], dtype=F64)])  # one outlier: its ball covers the whole plane
+    noise = 60 * torch.rand(500, 2, generator=g, dtype=F64) - 10
+    like_data = 0.3 * torch.randn(500, 2, generator=g, dtype=F64)
+    assert precision_recall(real, noise)["precision"] > 0.9  # precision is fooled
+    fooled = density_coverage(real, noise)
+    # one ball holding every sample adds at most 1 / k = 0.2 to the density; samples like the data score about 1
+    assert fooled["density"] < 1 / 5 + 0.02 and fooled["coverage"] < 0.2
+    good = density_coverage(real, like_data)
+    assert 0.7 < good["density"] < 1.3 and good["coverage"] > 0.9
+    # brute force on a small case: sum of ball memberships / (k M), and the fraction of balls hit
+    r, f = real[:20], like_data[:15]
+    radii = [sorted(float((p - q).norm()) for j, q in enumerate(r) if j != i)[2] for i, p in enumerate(r)]
+    hits = [[float((y - x).norm()) <= rad for x, rad in zip(r, radii)] for y in f]
+    expected = {"density": sum(map(sum, hits)) / (3 * 15),
+                "coverage": sum(any(h[i] for h in hits) for i in range(20)) / 20}
+    assert density_coverage(r, f, k=3) == pytest.approx(expected)
+
+
 # -- MMD, memorisation -------------------------------------------------------------------------
 def gaussian_mmd2(mu1, s1, mu2, s2, l, d):
     """Closed-form MMD^2 of N(mu1, s1^2 I) and N(mu2, s2^2 I) with k = exp(-|x - y|^2 / (2 l^2))."""
@@ -404,7 +426,9 @@ def test_evaluate_model_reports_nll_only_where_the_model_has_one():
     assert row["log_prob_kind"] == "exact"
     assert row["nll"] == pytest.approx(-bernoulli.log_prob(x).mean().item(), rel=1e-5)
     assert row["bits_per_dim"] == pytest.approx(row["nll"] / (784 * math.log(2)), rel=1e-9)  # no levels term
-    assert {"fid", "kid", "kid_se", "precision", "recall", "inception_score"} <= set(row)
+    assert {"fid", "kid", "kid_se", "precision", "recall", "density", "coverage", "inception_score"} <= set(row)
+    only = evaluate_model(bernoulli, x, reference, classifier, n_samples=0)
+    assert only["nll"] == pytest.approx(row["nll"]) and "fid" not in only
     gan = DCGAN(DCGANConfig(latent_dim=8, width=4))
     gan_row = evaluate_model(gan, x, reference, classifier, n_samples=60, num_subsets=5, subset_size=50)
     assert gan_row["nll"] is None and gan_row["bits_per_dim"] is None and gan_row["fid"] > 0

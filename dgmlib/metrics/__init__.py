@@ -13,7 +13,8 @@ Samples (every model that samples, GANs included):
 
 * :mod:`.sample_quality`: ``frechet_distance``, ``fid``, ``kid`` (mean, spread, standard error),
   ``inception_score``, ``extract_features``, and ``sample_quality(samples, reference)``, all of them at once.
-* :mod:`.precision_recall`: improved precision and recall with k-NN radii (Kynkäänniemi et al. 2019).
+* :mod:`.precision_recall`: improved precision and recall with k-NN radii (Kynkäänniemi et al. 2019), and
+  density and coverage (Naeem et al. 2020).
 * :mod:`.mmd`: unbiased MMD with Gaussian kernels, for 2-D toy densities.
 * :mod:`.memorization`: nearest training neighbours of samples, against those of test images.
 * :mod:`.report`: ``evaluate_model``, one row of week 6's table for any model (NLL where it has one, FID,
@@ -27,7 +28,7 @@ from .ais import AISResult, ais_log_likelihood, annealed_importance_sampling, si
 from .classifier import ClassifierCacheError, MNISTClassifier, load_classifier, train_classifier
 from .sample_quality import (KID, extract_features, fid, frechet_distance, inception_score, kid, sample_quality,
                              scores_from_features)
-from .precision_recall import knn_radii, precision_recall
+from .precision_recall import density_coverage, knn_radii, precision_recall
 from .mmd import mmd
 from .memorization import memorization_report, nearest_neighbours
 from .report import draw_samples, evaluate_model, floor_row, format_table
@@ -36,5 +37,5 @@ __all__ = ["NLL", "Z_95", "bits_per_dim", "log_likelihood", "mean_loss", "mean_m
            "nll", "importance_log_likelihood", "AISResult", "ais_log_likelihood", "annealed_importance_sampling",
            "sigmoid_schedule", "ClassifierCacheError", "MNISTClassifier", "load_classifier", "train_classifier",
            "KID", "extract_features", "fid", "frechet_distance", "inception_score", "kid", "sample_quality",
-           "scores_from_features", "knn_radii", "precision_recall", "mmd", "memorization_report",
+           "scores_from_features", "knn_radii", "precision_recall", "density_coverage", "mmd", "memorization_report",
            "nearest_neighbours", "draw_samples", "evaluate_model", "floor_row", "format_table"]

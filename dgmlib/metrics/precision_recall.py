@@ -7,7 +7,14 @@ being the distance to its k-th nearest neighbour in the same set (the point itse
     recall    = fraction of real points inside the generated manifold   (is all of the data covered?)
 
 A mode-collapsed generator keeps its precision and loses recall; a blurry or noisy one loses
-precision. FID mixes the two into one number. Distances are Euclidean in the features of the
+precision. FID mixes the two into one number.
+
+Precision's weak spot: an outlying real point gets a huge ball, and samples anywhere near it count as
+realistic (uniform noise can score a precision near 1 in classifier features). Density and coverage
+(Naeem et al. 2020) count *how many* real balls hold a sample and *which* real balls are hit:
+
+    density  = (1 / (k M)) sum_j sum_i 1[y_j in B(x_i, r_i)]     (about 1 for samples like the data; can exceed 1)
+    coverage = (1 / N) sum_i 1[some y_j in B(x_i, r_i)]          (fraction of real points with a sample nearby) Distances are Euclidean in the features of the
 course's classifier for images (k = 3, as in the paper), or in the data space for 2-D toys.
 """
 from __future__ import annotations
@@ -54,4 +61,21 @@ def precision_recall(real_features: Array, fake_features: Array, k: int = 3) -> 
     return {"precision": precision, "recall": recall}
 
 
-__all__ = ["knn_radii", "precision_recall"]
+def density_coverage(real_features: Array, fake_features: Array, k: int = 5) -> dict[str, float]:
+    """Density and coverage (Naeem et al. 2020; k = 5 there) of generated features (M, F) against real ones (N, F).
+
+    Both use only the real points' k-NN balls, so one outlying real point cannot make noise look realistic.
+    """
+    real, fake = _check_features(real_features, fake_features)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k >= len(real):
+        raise ValueError(f"k must be an integer in 1..N-1 = {len(real) - 1}, got {k!r}")
+    radii = knn_radii(real, k)
+    inside = []
+    for start in range(0, len(fake), 2048):
+        inside.append(torch.cdist(fake[start:start + 2048], real) <= radii)  # (chunk, N)
+    inside = torch.cat(inside)
+    return {"density": inside.double().sum().item() / (k * len(fake)),
+            "coverage": inside.any(dim=0).double().mean().item()}
+
+
+__all__ = ["knn_radii", "precision_recall", "density_coverage"]

@@ -58,7 +58,9 @@ def evaluate_model(model: nn.Module, x_test: Tensor, reference_features: Tensor,
     y_test their labels for a conditional model). reference_features: classifier features (M, F) of the
     real test images the samples are compared with. levels: the discretisation of continuous data (256
     for 8-bit images in [0, 1]; ignored for models of discrete values). samples: images already drawn
-    (e.g. through a truncation trick); default ``n_samples`` from ``model.sample``.
+    (e.g. through a truncation trick), in [0, 1]; default ``n_samples`` from ``model.sample``, divided by
+    the top value of a model of integers (255 for 8-bit images). n_samples=0 and no samples: likelihood only
+    (autoregressive sampling is slow on a CPU).
     Keys: "log_prob_kind", "nll", "nll_interval", "bits_per_dim" (None without a likelihood), then
     those of :func:`dgmlib.metrics.scores_from_features` (fid, kid, kid_se, precision, recall, ...).
     """
@@ -69,8 +71,13 @@ def evaluate_model(model: nn.Module, x_test: Tensor, reference_features: Tensor,
         value = nll(model, data, batch_size=batch_size)
         row.update(nll=float(value), nll_interval=value.half_width,
                    bits_per_dim=bits_per_dim(value, x_test[0].numel(), levels if _continuous(model) else None))
+    if samples is None and n_samples == 0:
+        return row
     if samples is None:
         samples = draw_samples(model, n_samples, y_test[:n_samples] if y_test is not None else None)
+        support = getattr(model, "support", constraints.real)
+        if isinstance(support, constraints._IntegerInterval):
+            samples = samples / support.upper_bound
     if samples.dim() == 3:
         samples = samples.unsqueeze(1)
     check_images(samples, f"samples of {type(model).__name__}")

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from ..device import module_device
 from ..nn.state import eval_mode
 from .features import Array, _check_features, _float64
-from .precision_recall import precision_recall
+from .precision_recall import density_coverage, precision_recall
 
 def _sqrt_psd(matrix: Tensor) -> Tensor:
     """The symmetric square root of a symmetric positive semi-definite matrix, by eigen-decomposition."""
@@ -247,6 +247,7 @@ def sample_quality(samples: Tensor, reference: Tensor, *, classifier: nn.Module 
       "fid": Frechet distance of the classifier features (lower is better; biased for small N);
       "kid", "kid_std", "kid_se": KID's mean, the spread of its subsets and its standard error (:func:`kid`);
       "precision", "recall": improved precision and recall with k-NN radii (:mod:`.precision_recall`);
+      "density", "coverage": Naeem et al.'s robust versions (k = 5), which outliers cannot inflate;
       "inception_score": exp E KL(p(y|x) || p(y)) in 10 splits (:func:`inception_score`; at most 10);
       "confidence": the classifier's mean max-probability on the samples (blurry or odd digits: low);
       "class_entropy": entropy in nats of the samples' predicted-class histogram (log 10 = 2.30 when
@@ -276,6 +277,7 @@ def scores_from_features(features: Tensor, probabilities: Tensor, reference_feat
     class_entropy = torch.special.entr(histogram).sum().item() + 0.0
     return {"fid": fid(features, reference_features), "kid": kid_mean, "kid_std": kid_std, "kid_se": kid_se,
             **precision_recall(reference_features, features, k=k),
+            **density_coverage(reference_features, features, k=min(5, len(reference_features) - 1)),
             "inception_score": inception_score(probabilities, splits=min(10, len(probabilities)))[0],
             "confidence": probabilities.max(-1).values.mean().item(), "class_entropy": class_entropy}
 
