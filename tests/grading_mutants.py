@@ -756,3 +756,7 @@ MUTANTS["hw4_gans"] = HW4_MUTANTS
 from grading_mutants_hw5 import HW5_MUTANTS  # noqa: E402
 
 MUTANTS["hw5_evaluation"] = HW5_MUTANTS
+
+from grading_mutants_hw7 import HW7_MUTANTS  # noqa: E402
+
+MUTANTS["hw7_diffusion"] = HW7_MUTANTS
