@@ -757,6 +757,10 @@ from grading_mutants_hw5 import HW5_MUTANTS  # noqa: E402
 
 MUTANTS["hw5_evaluation"] = HW5_MUTANTS
 
+from grading_mutants_hw6 import HW6_MUTANTS  # noqa: E402
+
+MUTANTS["hw6_ebm"] = HW6_MUTANTS
+
 from grading_mutants_hw7 import HW7_MUTANTS  # noqa: E402
 
 MUTANTS["hw7_diffusion"] = HW7_MUTANTS

@@ -5,7 +5,8 @@ Unadjusted Langevin (ULA) discretises the diffusion dx = -grad E(x) dt + sqrt(2)
     x' = x - eps * grad E(x) + sqrt(2 eps) * noise_scale * xi,      xi ~ N(0, I)
 
 With noise_scale = 1 its stationary distribution approaches p as eps -> 0; a finite eps biases it
-(for a Gaussian, the variance comes out too large by a factor 1 / (1 - eps / (2 sigma^2))). The
+(for a Gaussian the chain's variance comes out too large, the more so the larger eps; hw6 derives by how
+much). The
 Metropolis-adjusted version (MALA) treats x' as a proposal and accepts it with probability
 
     min(1, p(x') q(x | x') / (p(x) q(x' | x))),   q(x' | x) = N(x'; x - eps grad E(x), 2 eps I)
