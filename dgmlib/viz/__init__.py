@@ -7,6 +7,8 @@
 * :mod:`dgmlib.viz.adversarial`: GAN training in snapshots, mode coverage on mixtures (week 5).
 * :mod:`dgmlib.viz.evaluation`: samples beside their nearest training images, distance histograms, the
   precision/recall path (week 6).
+* :mod:`dgmlib.viz.energy`: Langevin chains on a grid of settings, energy surfaces during training, score
+  fields (week 7).
 * :mod:`dgmlib.viz.diffusion`: forward and reverse trajectories, score fields, sampler grids (week 8).
 """
 from .plots import density_grid, image_grid, make_grid, plot_density_2d, plot_history, plot_samples_2d

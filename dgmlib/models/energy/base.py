@@ -132,7 +132,8 @@ class EnergyModel(GenerativeModel):
 
 def toy_config(**changes) -> EBMConfig:
     """Settings for 2-D toy densities on [-4, 4]^2: the true Langevin diffusion (noise_scale 1), small steps."""
-    settings = dict(step_size=0.01, noise_scale=1.0, low=-4.0, high=4.0, steps=30, alpha=0.0, sample_steps=500)
+    # alpha 0.1: without the penalty on the energies' size, long CD runs on the moons diverged (128 units)
+    settings = dict(step_size=0.01, noise_scale=1.0, low=-4.0, high=4.0, steps=30, alpha=0.1, sample_steps=500)
     settings.update(changes)
     return EBMConfig(**settings)
 
