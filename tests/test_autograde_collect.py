@@ -47,3 +47,35 @@ def test_a_class_with_duplicates_odd_names_and_a_hostile_zip_is_collected_or_rep
     assert "not named" in skipped["notes.txt"] and "zip" in skipped["broken.zip"]
     assert not list(tmp_path.rglob("evil*")) and not list(tmp_path.rglob("abs_*"))
     assert not list(submitted.rglob("*.part"))
+
+
+# -- a grading kernel that never started is started once more --------------------------------
+import nbformat  # noqa: E402
+from nbgrader.preprocessors import Execute  # noqa: E402
+
+from dgmlib.autograde.preprocessors import GuardedExecute  # noqa: E402
+
+
+
+def test_a_kernel_that_never_started_is_started_again(monkeypatch):
+    calls = []
+    def fake(self, nb, resources=None, km=None):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        return nb, resources
+    monkeypatch.setattr(Execute, "preprocess", fake)
+    nb = nbformat.v4.new_notebook()
+    out, _ = GuardedExecute()._execute(nb, {}, None)
+    assert out is nb and len(calls) == 2
+
+def test_other_errors_are_not_retried(monkeypatch):
+    calls = []
+    def fake(self, nb, resources=None, km=None):
+        calls.append(1)
+        raise RuntimeError("something else")
+    monkeypatch.setattr(Execute, "preprocess", fake)
+    import pytest
+    with pytest.raises(RuntimeError, match="something else"):
+        GuardedExecute()._execute(nbformat.v4.new_notebook(), {}, None)
+    assert len(calls) == 1

@@ -43,6 +43,17 @@ class GuardedExecute(Execute):
     notebook_time_limit = Integer(600, help="Seconds for the whole notebook; cells after it are not run.").tag(
         config=True)
 
+    def _execute(self, nb, resources, km):
+        """nbgrader's execution, once more if the kernel never started (e.g. its port was taken by another
+        kernel starting at the same moment): then no cell has run, so running the notebook again is safe."""
+        try:
+            return super().preprocess(nb, resources, km=km)
+        except RuntimeError as error:
+            if "didn't respond" not in str(error):
+                raise
+            self.log.warning("the grading kernel did not start (%s); starting a new one", error)
+            return super().preprocess(nb, resources, km=km)
+
     def preprocess(self, nb, resources, km=None):
         token = "_dgm_check_" + secrets.token_hex(6)
         self._deadline = time.monotonic() + self.notebook_time_limit
@@ -59,7 +70,7 @@ class GuardedExecute(Execute):
                                      execution_count=None))
         start = time.monotonic()
         try:
-            nb, resources = super().preprocess(nb, resources, km=km)
+            nb, resources = self._execute(nb, resources, km)
         finally:
             os.environ.pop("DGM_GRADER_TOKEN", None)
             audit = nb.cells.pop()
