@@ -121,19 +121,24 @@ def bits_per_dim(nll_nats: float, num_dims: int, levels: int | None = None) -> f
     return (float(nll_nats) + offset) / (num_dims * math.log(2))
 
 
+def is_density(model: nn.Module) -> bool:
+    """True when ``model.support`` is real-valued (a density, whose bits/dim of discrete data need ``levels``)."""
+    support = getattr(model, "support", constraints.real)
+    return support is constraints.real or isinstance(support, (constraints._Real, constraints._Interval))
+
+
 def model_bits_per_dim(model: nn.Module, data: Data, levels: int | None = None, batch_size: int = 512) -> float:
     """Bits per dimension of ``model`` on ``data``, with the discretisation term where the model needs one.
 
     A model with real ``support`` (a density) must say how many levels the data had before they were
     scaled to [0, 1] (``levels=256`` for 8-bit images); a model of discrete values must not.
     """
-    support = getattr(model, "support", constraints.real)
-    continuous = support is constraints.real or isinstance(support, (constraints._Real, constraints._Interval))
+    continuous = is_density(model)
     if continuous and levels is None:
         raise ValueError(f"{type(model).__name__} is a density on real values: bits per dimension of discrete "
                          "data need levels= (e.g. levels=256 for 8-bit images scaled to [0, 1])")
     if not continuous and levels is not None:
-        raise ValueError(f"{type(model).__name__} gives probabilities of discrete values ({support}); "
+        raise ValueError(f"{type(model).__name__} gives probabilities of discrete values ({model.support}); "
                          "its bits per dimension need no discretisation term: drop levels=")
     return bits_per_dim(nll(model, data, batch_size), model.event_shape.numel(), levels)
 

@@ -17,7 +17,7 @@ from torch.distributions import constraints
 from torch.utils.data import TensorDataset
 
 from ..nn.state import eval_mode
-from .likelihood import bits_per_dim, nll
+from .likelihood import bits_per_dim, is_density, nll
 from .sample_quality import check_images, extract_features, scores_from_features
 
 LIKELIHOOD_KINDS = ("exact", "lower_bound", "estimate")
@@ -43,11 +43,6 @@ def draw_samples(model: nn.Module, n: int, labels: Tensor | None = None, batch_s
     return torch.cat(out)
 
 
-def _continuous(model: nn.Module) -> bool:
-    support = getattr(model, "support", constraints.real)
-    return support is constraints.real or isinstance(support, (constraints._Real, constraints._Interval))
-
-
 def evaluate_model(model: nn.Module, x_test: Tensor, reference_features: Tensor, classifier: nn.Module, *,
                    n_samples: int, y_test: Tensor | None = None, levels: int | None = 256,
                    num_subsets: int = 100, subset_size: int | None = None, k: int = 3,
@@ -70,7 +65,7 @@ def evaluate_model(model: nn.Module, x_test: Tensor, reference_features: Tensor,
         data = x_test if y_test is None or not getattr(model, "conditional", False) else TensorDataset(x_test, y_test)
         value = nll(model, data, batch_size=batch_size)
         row.update(nll=float(value), nll_interval=value.half_width,
-                   bits_per_dim=bits_per_dim(value, x_test[0].numel(), levels if _continuous(model) else None))
+                   bits_per_dim=bits_per_dim(value, x_test[0].numel(), levels if is_density(model) else None))
     if samples is None and n_samples == 0:
         return row
     if samples is None:
