@@ -11,10 +11,12 @@ The notebooks keep the idea of each lecture; dgmlib holds the machinery:
 * :mod:`dgmlib.samplers`: Markov chain Monte Carlo (Metropolis-Hastings, Gibbs, effective sample size).
 * :mod:`dgmlib.viz`: image grids, 2-D densities, training curves, each week's lecture figures.
 * :mod:`dgmlib.testing`: property checks (autoregressive, normalised, invertible, log-det).
-* :func:`get_device`, :func:`seed_everything`, and quick mode (:func:`setting`).
+* :mod:`dgmlib.checkpoints`: trained models saved by the benchmarks, loaded by the lectures.
+* :mod:`dgmlib.lab`: lectures in JupyterLab in headless Chromium, every widget moved once (the browser test).
+* :func:`get_device`, :func:`seed_everything`, and the three sizes quick / laptop / full (:func:`setting`, :func:`mode`).
 """
 from .device import get_device, seed_everything
-from .quick import is_quick, setting
+from .quick import is_quick, mode, setting, use_mode
 
 __version__ = "0.2.0"
-__all__ = ["get_device", "seed_everything", "is_quick", "setting", "__version__"]
+__all__ = ["get_device", "seed_everything", "is_quick", "mode", "setting", "use_mode", "__version__"]

@@ -1,4 +1,8 @@
-"""Every lecture notebook and every solution notebook runs top to bottom in quick mode."""
+"""Every lecture notebook and every solution notebook runs top to bottom in quick mode.
+
+Where a browser is available, tests/test_browser.py runs the lectures in JupyterLab (and moves their widgets), so
+they are not run a second time here.
+"""
 import time
 from pathlib import Path
 
@@ -6,6 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
+
+from dgmlib.lab import browser_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("solutions/*/*.ipynb"))
@@ -32,6 +38,8 @@ def _execute(path: Path) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_notebook_executes_in_quick_mode(path, monkeypatch):
+    if path.parent.name == "notebooks" and browser_problem() is None:
+        pytest.skip("run in JupyterLab in Chromium by tests/test_browser.py")
     monkeypatch.setenv("DGM_QUICK", "1")
     try:
         seconds = _execute(path)

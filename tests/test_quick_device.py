@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from dgmlib import get_device, is_quick, seed_everything, setting
+from dgmlib.quick import mode, use_mode
 
 
 def test_setting_follows_dgm_quick(monkeypatch):
@@ -20,6 +21,43 @@ def test_grading_runs_in_quick_mode_unless_told_otherwise(monkeypatch):
     assert is_quick() and setting(20, quick=1) == 1
     monkeypatch.setenv("DGM_QUICK", "0")  # an instructor who wants full-size grading
     assert not is_quick()
+
+
+def test_three_tiers_by_dgm_mode(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("DGM_QUICK", raising=False)
+    for name, expected in (("quick", 1), ("laptop", 5), ("full", 20), (" Laptop ", 5)):
+        monkeypatch.setenv("DGM_MODE", name)
+        assert setting(20, quick=1, laptop=5) == expected
+        assert mode() == name.strip().lower() and is_quick() == (expected == 1)
+    monkeypatch.setenv("DGM_MODE", "laptop")
+    assert setting(20, quick=1) == 1  # no laptop value: the laptop takes the quick one
+    assert setting(True, quick=False, laptop=None) is None  # a laptop value may be falsy and is still used
+    monkeypatch.setenv("DGM_QUICK", "0")  # "not quick" agrees with laptop
+    assert mode() == "laptop"
+    monkeypatch.setenv("DGM_QUICK", "1")
+    with pytest.raises(ValueError, match="disagree"):
+        mode()
+    monkeypatch.delenv("DGM_QUICK")
+    monkeypatch.setenv("DGM_MODE", "huge")
+    with pytest.raises(ValueError, match="DGM_MODE"):
+        setting(1, quick=0)
+    monkeypatch.setenv("DGM_MODE", "laptop")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert mode() == "laptop"  # an instructor who grades at another tier says so
+
+
+def test_use_mode_overrides_the_environment_within_its_block(monkeypatch):
+    monkeypatch.setenv("DGM_QUICK", "1")
+    with use_mode("full"):
+        assert setting(20, quick=1, laptop=5) == 20
+        with use_mode("laptop"):
+            assert setting(20, quick=1, laptop=5) == 5
+        assert mode() == "full"
+    assert setting(20, quick=1, laptop=5) == 1
+    with pytest.raises(ValueError, match="mode must be"):
+        with use_mode("medium"):
+            pass
 
 
 def test_setting_rejects_unclear_values(monkeypatch):

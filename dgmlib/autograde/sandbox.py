@@ -32,7 +32,7 @@ from pathlib import Path
 
 NOBODY = 65534
 # the only variables a kernel inherits: no tokens, keys or passwords of the instructor's environment
-KEEP_ENV = ("PATH", "LANG", "LC_ALL", "DGM_QUICK", "DGMLIB_DATA", "DGM_GRADER_TOKEN", "NBGRADER_EXECUTION",
+KEEP_ENV = ("PATH", "LANG", "LC_ALL", "DGM_QUICK", "DGM_MODE", "DGMLIB_DATA", "DGM_GRADER_TOKEN", "NBGRADER_EXECUTION",
             "MPLBACKEND", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED")
 
 

@@ -120,8 +120,12 @@ def plot_binary_matrix(matrix, ax=None, title: str | None = None, xlabel: str | 
     else:
         ax.set_xticks([]); ax.set_yticks([])
     if annotate:
+        # numbers sized to their cells (about 40% of a cell's side, 6 to 12 pt): legible in small and large matrices
+        box = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted())
+        cell_points = 72 * min(box.width / cols, box.height / rows)
+        fontsize = float(np.clip(0.4 * cell_points, 6, 12))
         for i, j in zip(*np.nonzero(m)):
-            ax.text(j, i, f"{m[i, j]:g}", ha="center", va="center", fontsize=7)
+            ax.text(j, i, f"{m[i, j]:g}", ha="center", va="center", fontsize=fontsize)
     if xlabel:
         ax.set_xlabel(xlabel)
     if ylabel:
