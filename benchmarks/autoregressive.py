@@ -65,7 +65,7 @@ def entries() -> dict[str, Entry]:
 def main(argv: list[str] | None = None) -> list[dict]:
     table = entries()
     setup = command_line(argv, table, __doc__, quick_minutes=1.0, quick_eval=500,
-                         quick_note="small models, subsets of the data")
+                         quick_note="small models, subsets of the data", benchmark="autoregressive")
     rows = []
     for name in setup.names:
         seed_everything(0)

@@ -23,7 +23,7 @@ import time
 import torch
 
 from dgmlib import is_quick, seed_everything, setting
-from dgmlib.benchmark import parse_arguments
+from dgmlib.benchmark import data_record, parse_arguments, save_trained
 from dgmlib.data import mnist
 from dgmlib.metrics import extract_features, load_classifier, scores_from_features
 from dgmlib.models.diffusion import DDPM, DDPMConfig, FlowMatching, FlowMatchingConfig
@@ -31,6 +31,7 @@ from dgmlib.nn.time_conditioned import UNet
 from dgmlib.train import fit
 
 MODELS = ("ddpm", "flow_matching")
+SAMPLE_SCORES = ("fid", "kid", "kid_se", "precision", "recall", "seconds_per_1000")  # a row's figures of its sampler
 
 
 def build(name: str):
@@ -55,7 +56,7 @@ def samplers(name: str) -> list[tuple[str, dict]]:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    names, minutes, device = parse_arguments(argv, list(MODELS), __doc__, quick_minutes=0.1)
+    names, minutes, device, save_dir = parse_arguments(argv, list(MODELS), __doc__, quick_minutes=0.1)
     n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=200)
     n_likelihood = setting(500, quick=4)
     x_train = mnist("train")[0][:n_train]
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                       time_limit=60 * minutes, ema=setting(0.999, quick=None), desc=name, log_every=200)
         trained = (time.perf_counter() - start) / 60
         final = history.ema.module if history.ema is not None else model  # quick mode: too few steps to average
+        torch.manual_seed(0)  # the stochastic ELBO / Hutchinson estimate is then a function of the parameters
         with torch.no_grad():
             nll = -torch.cat([final.log_prob(b.to(device)).cpu() for b in x_test[:n_likelihood].split(50)]).mean()
         bpd = nll.item() / (784 * math.log(2))
@@ -92,6 +94,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
                          "seconds_per_1000": 1000 * seconds / n_eval, "minutes": trained,
                          "steps": len(history.step), "params": sum(p.numel() for p in model.parameters()),
                          "device": str(device)})
+        # one checkpoint per model: its bits/dim, and the scores of each sampler (the rows just printed)
+        scores_per_sampler = {r["sampler"]: {k: r[k] for k in SAMPLE_SCORES} for r in rows if r["model"] == name}
+        common = {k: v for k, v in rows[-1].items() if k not in SAMPLE_SCORES + ("sampler",)}
+        save_trained(final, save_dir, "diffusion", name, {**common, "samplers": scores_per_sampler},
+                     data_record("mnist", n_train, n_eval, f"; bits/dim on the first {n_likelihood} test images"))
     print(f"\n{'model':<15}{'sampler':<11}{'bits/dim':>9}{'(kind)':>7}{'FID':>9}{'KID':>9}{'prec.':>7}{'recall':>7}"
           f"{'s/1000':>9}{'train min':>10}{'steps':>8}{'params':>9}")
     for r in rows:

@@ -26,7 +26,7 @@ import time
 import torch
 
 from dgmlib import is_quick, seed_everything, setting
-from dgmlib.benchmark import parse_arguments
+from dgmlib.benchmark import data_record, parse_arguments, save_trained
 from dgmlib.data import binarized_mnist, mnist
 from dgmlib.metrics import Z_95, extract_features, load_classifier, scores_from_features
 from dgmlib.models.energy import BernoulliRBM, ConvEnergy, EBMConfig, RBMConfig
@@ -64,7 +64,7 @@ def rbm_test_log_likelihood(model: BernoulliRBM, x_train: torch.Tensor, x_test: 
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    names, minutes, device = parse_arguments(argv, list(MODELS), __doc__, quick_minutes=0.1)
+    names, minutes, device, save_dir = parse_arguments(argv, list(MODELS), __doc__, quick_minutes=0.1)
     n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=300)
     pick = torch.Generator().manual_seed(0)
     binary_train = binarized_mnist("train")[:n_train]
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         model.to(device)
         if name == "conv_ebm":
             rows.append(conv_ebm_row(model, lr, minutes, device, n_train, n_eval))
+            save_trained(model, save_dir, "ebm", name, rows[-1], data_record("mnist", n_train, n_eval, " / 255"))
             continue
         start = time.perf_counter()
         history = fit(model, binary_train, steps=10**9, lr=lr, batch_size=100, device=device, seed=0,
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         rows.append({"model": name, **rbm_test_log_likelihood(model, binary_train, binary_test),
                      "published": published, "source": source, "minutes": trained, "steps": len(history.step),
                      "params": sum(p.numel() for p in model.parameters()), "device": str(device)})
+        save_trained(model, save_dir, "ebm", name, rows[-1], data_record("binarized_mnist", len(binary_train), n_eval))
     print(f"\n{'model':<12}{'test LL':>10}{'± 95%':>8}{'log Z':>10}{'AIS s.e.':>10}{'published':>11}"
           f"{'FID':>9}{'prec.':>7}{'recall':>7}{'minutes':>9}{'steps':>8}{'params':>9}  source")
     for r in rows:
@@ -113,6 +115,7 @@ def conv_ebm_row(model: ConvEnergy, lr: float, minutes: float, device, n_train: 
     trained = (time.perf_counter() - start) / 60
     classifier = load_classifier(device=device)
     reference, _ = extract_features(x_test, classifier)
+    torch.manual_seed(1)  # the samples, hence the scores, are then a function of the parameters (and a checkpoint's)
     samples = torch.cat([model.sample(min(500, n_eval - i)).cpu() for i in range(0, n_eval, 500)])
     scores = scores_from_features(*extract_features(samples, classifier), reference,
                                   num_subsets=setting(100, quick=10), subset_size=min(1000, n_eval // 2))

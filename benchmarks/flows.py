@@ -51,7 +51,8 @@ def entries() -> dict[str, Entry]:
 def main(argv: list[str] | None = None) -> list[dict]:
     table = entries()
     setup = command_line(argv, table, __doc__, quick_minutes=0.3, quick_eval=300, data="mnist",
-                         quick_note="small models, 2,000 train images, 60 steps, 300 random test images")
+                         quick_note="small models, 2,000 train images, 60 steps, 300 random test images",
+                         benchmark="flows")
     rows = []
     for name in setup.names:
         seed_everything(0)

@@ -54,7 +54,7 @@ def entries() -> dict[str, Entry]:
 def main(argv: list[str] | None = None) -> list[dict]:
     table = entries()
     setup = command_line(argv, table, __doc__, quick_minutes=0.5, quick_eval=300,
-                         quick_note="small models, subsets, small K")
+                         quick_note="small models, subsets, small K", benchmark="vae")
 
     valid_k = setting(100, quick=10)
 

@@ -3,6 +3,8 @@ training run with early stopping on validation NLL, a test evaluation (NLL, and 
 FID, KID, precision and recall against the test images), and one printed table next to the published figures.
 
 ``python -m dgmlib.benchmark --all`` runs every week's benchmark and writes one table (benchmarks/all.py).
+``--save DIR`` keeps each trained model as a checkpoint with its test figures (:mod:`dgmlib.checkpoints`), e.g.
+``python benchmarks/autoregressive.py --models made --save $DGMLIB_DATA/checkpoints``.
 """
 from __future__ import annotations
 
@@ -10,19 +12,25 @@ import argparse
 import copy
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import Tensor
 
+from .checkpoints import checkpoint_name, save_checkpoint
 from .data import binarized_mnist, mnist
 from .device import get_device
-from .metrics.likelihood import bits_per_dim, nll
+from .metrics.likelihood import NLL, bits_per_dim, nll
 from .metrics.report import draw_samples
 from .metrics.sample_quality import extract_features, scores_from_features
 from .models.base import GenerativeModel
-from .quick import is_quick, setting
+from .quick import is_quick, mode, setting
 from .train import fit
+
+DATA = {"binarized_mnist": "binarized MNIST (Larochelle & Murray's static binarization, pixels in {0, 1})",
+        "mnist": "8-bit MNIST (pixels 0..255)"}
+TEST_BATCH = 100  # of the test NLL: a batch's size can change the last bits of a float sum
 
 
 @dataclass
@@ -52,35 +60,62 @@ class Setup:
     pixel_scale: float = 1.0  # images / pixel_scale lie in [0, 1]: 1 for binary data, 255 for 8-bit
     classifier: torch.nn.Module | None = None  # the course classifier: sample-quality columns when set
     reference_features: Tensor | None = None  # its features of x_test / pixel_scale
+    data: str = "binarized_mnist"  # a key of DATA
+    benchmark: str | None = None  # the script's stem, e.g. "autoregressive": what a checkpoint is rebuilt from
+    save_dir: Path | None = None  # --save: where each trained model is kept as a checkpoint (None: not kept)
 
 
 def parse_arguments(argv: list[str] | None, models: list[str], description: str, *,
-                    quick_minutes: float) -> tuple[list[str], float, torch.device]:
-    """``--models/--minutes/--device`` of every benchmark command: (the models asked for, minutes, device)."""
+                    quick_minutes: float) -> tuple[list[str], float, torch.device, Path | None]:
+    """``--models/--minutes/--device/--save`` of every benchmark command: (models, minutes, device, save folder)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(models), help=f"comma-separated subset of {models}")
     parser.add_argument("--minutes", type=float, default=setting(15.0, quick=quick_minutes),
                         help=f"training time budget per model (default: 15, quick mode {quick_minutes:g})")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    parser.add_argument("--save", default=None, metavar="DIR",
+                        help="keep each trained model there as <benchmark>-<model>-<tier>.pt with a JSON manifest "
+                             "(lectures load them from $DGMLIB_DATA/checkpoints); default: keep none")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     unknown = sorted(set(names) - set(models))
     if unknown:
         parser.error(f"unknown model(s) {unknown}; choose from {models}")
-    return names, args.minutes, get_device(args.device)
+    return names, args.minutes, get_device(args.device), None if args.save is None else Path(args.save).expanduser()
 
 
 def command_line(argv: list[str] | None, table: dict[str, Entry], description: str, *,
-                 quick_minutes: float, quick_eval: int, quick_note: str, data: str = "binarized_mnist") -> Setup:
-    """Parse ``--models/--minutes/--device`` and load the data: full size, or quick-mode subsets.
+                 quick_minutes: float, quick_eval: int, quick_note: str, data: str = "binarized_mnist",
+                 benchmark: str | None = None) -> Setup:
+    """Parse ``--models/--minutes/--device/--save`` and load the data: full size, or quick-mode subsets.
 
     data: "binarized_mnist" (Larochelle & Murray's static binarization, weeks 2-3) or "mnist" (8-bit
-    pixels 0..255, weeks 4-8; validation is the last 10,000 training images).
+    pixels 0..255, weeks 4-8; validation is the last 10,000 training images). benchmark: the calling
+    script's stem, which ``--save`` needs so that a checkpoint can be rebuilt.
     """
-    if data not in ("binarized_mnist", "mnist"):
-        raise ValueError(f"data must be 'binarized_mnist' or 'mnist', got {data!r}")
-    names, minutes, device = parse_arguments(argv, list(table), description, quick_minutes=quick_minutes)
-    n_train, n_eval = setting(50_000, quick=2_000), setting(10_000, quick=quick_eval)
+    names, minutes, device, save_dir = parse_arguments(argv, list(table), description, quick_minutes=quick_minutes)
+    if save_dir is not None and benchmark is None:
+        raise ValueError("--save needs command_line(benchmark=<the script's stem>) to name the checkpoints")
+    x_train, x_valid, x_test = benchmark_data(data, setting(50_000, quick=2_000), setting(10_000, quick=quick_eval))
+    setup = Setup(names, minutes, device, x_train, x_valid.to(device), x_test.to(device),
+                  pixel_scale=1.0 if data == "binarized_mnist" else 255.0, data=data, benchmark=benchmark,
+                  save_dir=save_dir)
+    add_sample_quality(setup)
+    tier = {"quick": f"quick (DGM_MODE=quick: {quick_note})", "laptop": f"laptop (DGM_MODE=laptop: {quick_note})",
+            "full": "full"}[mode()]
+    name = "binarized MNIST" if data == "binarized_mnist" else "8-bit MNIST"
+    print(f"{name}, {tier}; device {device}; {len(setup.x_train)} train / {len(setup.x_test)} test images")
+    return setup
+
+
+def benchmark_data(data: str, n_train: int, n_eval: int) -> tuple[Tensor, Tensor, Tensor]:
+    """(x_train, x_valid, x_test) on the CPU: the first n_train training images, n_eval random valid and test ones.
+
+    The test images are the first n_eval of ``torch.randperm`` of the test split with a generator seeded 0,
+    the same for every benchmark and for a checkpoint's re-evaluation (its manifest records n_eval).
+    """
+    if data not in DATA:
+        raise ValueError(f"data must be one of {list(DATA)}, got {data!r}")
     if data == "binarized_mnist":
         train, valid, test = binarized_mnist("train"), binarized_mnist("valid"), binarized_mnist("test")
     else:
@@ -89,13 +124,48 @@ def command_line(argv: list[str] | None, table: dict[str, Entry], description: s
     pick = torch.Generator().manual_seed(0)
     x_test = test[torch.randperm(len(test), generator=pick)[:n_eval]]
     x_valid = valid[torch.randperm(len(valid), generator=pick)[:n_eval]]
-    setup = Setup(names, minutes, device, train[:n_train], x_valid.to(device), x_test.to(device),
-                  pixel_scale=1.0 if data == "binarized_mnist" else 255.0)
-    add_sample_quality(setup)
-    mode = f"quick (DGM_QUICK=1: {quick_note})" if is_quick() else "full"
-    name = "binarized MNIST" if data == "binarized_mnist" else "8-bit MNIST"
-    print(f"{name}, {mode}; device {device}; {len(setup.x_train)} train / {len(setup.x_test)} test images")
-    return setup
+    return train[:n_train], x_valid, x_test
+
+
+def data_record(data: str, n_train: int, n_test: int, note: str = "") -> dict:
+    """What a checkpoint's manifest says about its data: which set, how many training and test images."""
+    return {"name": data, "about": DATA[data] + note, "train_images": n_train, "test_images": n_test,
+            "test_selection": "the first test_images of torch.randperm(len(test split)) with a generator seeded 0 "
+                              "(dgmlib.benchmark.benchmark_data)"}
+
+
+def benchmark_nll(model: GenerativeModel, x_test: Tensor) -> NLL:
+    """The benchmark's test NLL, in batches of TEST_BATCH after seeding torch's generators with 0.
+
+    The seed makes stochastic figures (a VAE's importance sampling, a flow's dequantization noise) functions
+    of the parameters, so a saved checkpoint reproduces them exactly on the same device and images.
+    """
+    torch.manual_seed(0)
+    return nll(model, x_test, batch_size=TEST_BATCH)
+
+
+ROW_DETAILS = ("model", "published", "unit", "source", "steps", "minutes", "params", "device")  # not test figures
+
+
+def save_trained(model: GenerativeModel, directory: Path | None, benchmark: str, name: str, row: dict,
+                 data: dict, seed: int = 0) -> Path | None:
+    """Keep a trained model as the checkpoint ``<benchmark>-<name>-<tier>`` in ``directory`` (``--save``).
+
+    The manifest's metrics are the row's test figures exactly; its details the data (:func:`data_record`),
+    steps, minutes, device, seed and the published figure. Returns the .pt's path, or None when
+    ``directory`` is None (no ``--save``).
+    """
+    if directory is None:
+        return None
+    published = {} if "published" not in row else {
+        "published": {"figure": row["published"], "unit": row.get("unit", "nats"), "source": row.get("source", "-")}}
+    path = save_checkpoint(model, directory, checkpoint_name(benchmark, name),
+                           recipe={"benchmark": benchmark, "model": name, "mode": mode()},
+                           metrics={key: value for key, value in row.items() if key not in ROW_DETAILS},
+                           data=data, steps=row["steps"], minutes=row["minutes"], device=row["device"], seed=seed,
+                           **published)
+    print(f"saved {path} and its manifest {path.with_suffix('.json').name}")
+    return path
 
 
 def add_sample_quality(setup: Setup) -> None:
@@ -160,7 +230,7 @@ def run(name: str, entry: Entry, setup: Setup, valid_nll: Callable | None = None
     model = entry.build().to(device)
     steps, seconds = train_with_early_stopping(model, setup.x_train, setup.x_valid, entry, 60 * setup.minutes,
                                                device, valid_nll)
-    test_nll = nll(model, x_test, batch_size=100)
+    test_nll = benchmark_nll(model, x_test)  # seeds 0 first: the figures below are functions of the parameters too
     row = {"model": name, "test_nll": float(test_nll), "interval": test_nll.half_width,
            "bits_per_dim": bits_per_dim(test_nll, x_test[0].numel()),
            "published": entry.published, "unit": entry.unit, "source": entry.source, "steps": steps, "minutes": seconds / 60,
@@ -168,6 +238,8 @@ def run(name: str, entry: Entry, setup: Setup, valid_nll: Callable | None = None
     row.update({key: metric(model, x_test) for key, metric in entry.extra_metrics.items()})
     if setup.classifier is not None:
         row.update(sample_scores(model, setup))
+    data = data_record(setup.data, len(setup.x_train), len(x_test))
+    save_trained(model, setup.save_dir, setup.benchmark, name, row, data)  # with --save only
     return row
 
 
