@@ -88,13 +88,14 @@ def save_checkpoint(model: nn.Module, directory: str | os.PathLike, name: str, *
     if missing:
         raise ValueError(f"recipe lacks {sorted(missing)}; it needs the benchmark script, the model and the tier")
     checkpoint_name(recipe["benchmark"], recipe["model"], recipe["mode"])  # validates the three
-    reserved = {"name", "recipe", "model_class", "parameters", "metrics", "sha256", "size", "torch", "dgmlib",
+    reserved = {"name", "recipe", "model_class", "parameters", "metrics", "rebuilt_buffers", "sha256", "size", "torch", "dgmlib",
                 "saved_utc"} & set(details)
     if reserved:
         raise ValueError(f"details may not override the manifest's own fields {sorted(reserved)}")
     state = model.state_dict()
+    rebuilt = _rebuilt_buffers(model, state, recipe, details.get("seed", 0))
     # clone: a view would drag its whole storage into the file
-    on_cpu = OrderedDict((key, value.detach().cpu().clone()) for key, value in state.items())
+    on_cpu = OrderedDict((key, value.detach().cpu().clone()) for key, value in state.items() if key not in rebuilt)
     if hasattr(state, "_metadata"):
         on_cpu._metadata = state._metadata  # module versions, which some layers' loading reads
     buffer = io.BytesIO()
@@ -102,7 +103,8 @@ def save_checkpoint(model: nn.Module, directory: str | os.PathLike, name: str, *
     raw = buffer.getvalue()
     manifest = {"name": name, "recipe": {key: recipe[key] for key in ("benchmark", "model", "mode")},
                 "model_class": _qualified_name(model), "parameters": sum(p.numel() for p in model.parameters()),
-                **details, "metrics": metrics, "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw),
+                **details, "metrics": metrics, "rebuilt_buffers": rebuilt,
+                "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw),
                 "torch": torch.__version__, "dgmlib": __version__,
                 "saved_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     text = json.dumps(manifest, indent=2, default=_json_value) + "\n"  # fails here, before any file is touched
@@ -226,6 +228,12 @@ def _load(name: str, directory: Path, device) -> tuple[nn.Module, dict] | None:
         raise CheckpointError(_changed(manifest, directory) + f" (it holds a {manifest.get('model_class')}, the "
                               f"script now builds a {_qualified_name(model)})")
     _size_lazy_buffers(model, state)
+    built = model.state_dict()
+    for key, digest in manifest.get("rebuilt_buffers", {}).items():
+        if key not in built or _tensor_digest(built[key]) != digest:
+            raise CheckpointError(_changed(manifest, directory) + f" (its buffer {key!r}, which the script rebuilds, "
+                                  "came out different)")
+        state[key] = built[key]
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -305,6 +313,27 @@ def _verify(raw: bytes, manifest: dict, where, directory: Path) -> None:
                               f"truncated or from another checkpoint. Delete {manifest['name']}.pt and .json from "
                               f"{directory} and copy or download them again, or make a new one with "
                               f"`{_command(recipe['benchmark'], recipe['model'], recipe['mode'], directory)}`")
+
+
+def _tensor_digest(tensor: torch.Tensor) -> str:
+    """SHA-256 of a tensor's dtype, shape and values."""
+    value = tensor.detach().cpu().contiguous().reshape(-1)  # 1-D: a 0-d tensor cannot be viewed as bytes
+    digest = hashlib.sha256(f"{tensor.dtype} {tuple(tensor.shape)} ".encode())
+    digest.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    return digest.hexdigest()
+
+
+def _rebuilt_buffers(model: nn.Module, state: dict, recipe: dict, seed: int) -> dict[str, str]:
+    """{key: digest} of the buffers that the recipe's builder makes again exactly (MADE's masks, say).
+
+    They are left out of the .pt, which halves a MADE's checkpoint; their digests in the manifest make
+    :func:`load_checkpoint` refuse a builder that no longer makes them.
+    """
+    buffers = {key for key, _ in model.named_buffers()}
+    fresh = build_model(recipe, seed=seed).state_dict()
+    return {key: _tensor_digest(value) for key, value in state.items()
+            if key in buffers and key in fresh and fresh[key].shape == value.shape
+            and fresh[key].dtype == value.dtype and torch.equal(fresh[key].cpu(), value.detach().cpu())}
 
 
 def _size_lazy_buffers(model: nn.Module, state: dict) -> None:

@@ -145,7 +145,10 @@ def jupyterlab(root: Path, *, log: Path | None = None, start_seconds: float = 60
             path = settings / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
-        env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
+        # without the grading sandbox's kernel spec, which an autograde run in this process may have put on the path
+        jupyter_path = os.pathsep.join(p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
+                                       if p and "dgm-kernels-" not in p)
+        env = dict(os.environ, JUPYTER_PATH=jupyter_path, JUPYTERLAB_SETTINGS_DIR=str(settings),
                    JUPYTERLAB_WORKSPACES_DIR=str(Path(home) / "workspaces"),
                    MPLBACKEND="module://matplotlib_inline.backend_inline")
         command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
@@ -239,6 +242,12 @@ class LabPage:
         dialog = self.page.locator(".jp-Dialog")
         while dialog.count():
             self.dialogs.append(" ".join(dialog.first.inner_text().split()))
+            choice = dialog.first.locator("select")
+            if choice.count():  # "Select Kernel": the notebook's own, ipykernel's Python 3
+                options = choice.first.evaluate("s => Array.from(s.options).map(o => [o.value, o.text])")
+                wanted = [value for value, text in options if "ipykernel" in text or text == "Python 3"]
+                if wanted:
+                    choice.first.select_option(wanted[0])
             buttons = dialog.first.locator(".jp-Dialog-footer button")
             if buttons.count():
                 buttons.last.click()
@@ -279,13 +288,20 @@ class LabPage:
 
 
 def _cell_errors(path: Path) -> list[str]:
-    """The error outputs of a saved notebook: 'cell N: Name: message' each."""
+    """The error outputs of a saved notebook, 'cell N: Name: message' each, and the code cells that never ran."""
     nb = nbformat.read(path, as_version=4)
-    errors = []
+    errors, not_run = [], []
     for number, cell in enumerate(nb.cells, 1):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if cell.get("execution_count") is None:
+            not_run.append(number)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 errors.append(f"cell {number}: {output.get('ename')}: {output.get('evalue')}")
+    if not_run and not errors:  # after an error Run All stops: that error is the news
+        errors.append(f"{len(not_run)} code cells never ran (cells {not_run[0]}..{not_run[-1]}): no kernel, or "
+                      "Run All did not reach them")
     return errors
 
 

@@ -143,3 +143,28 @@ def test_a_checkpoint_is_downloaded_from_the_release_and_its_checksum_enforced(t
     monkeypatch.setenv(URL_VARIABLE, (tmp_path / "offline").as_uri())  # unreachable: as if there were none
     assert pretrained("autoregressive", "pixelcnn", directory=elsewhere) is None
     assert "offline/autoregressive-pixelcnn-full.json" in capsys.readouterr().out
+
+
+def test_buffers_the_builder_makes_again_are_left_out_and_checked_on_load(tmp_path):
+    """MADE's masks are as large as its weights: the .pt leaves them out, the manifest keeps their digests."""
+    import io
+    import json
+
+    recipe = {"benchmark": "autoregressive", "model": "made", "mode": "quick"}
+    model = build_model(recipe)
+    path = save_checkpoint(model, tmp_path, checkpoint_name(*recipe.values()), recipe=recipe, metrics={}, seed=0)
+    manifest_path = path.with_suffix(".json")
+    manifest = json.loads(manifest_path.read_text())
+    masks = {key for key, _ in model.named_buffers() if "mask" in key}
+    assert masks and masks <= set(manifest["rebuilt_buffers"])
+    whole = io.BytesIO()
+    torch.save(model.state_dict(), whole)
+    assert path.stat().st_size < 0.75 * len(whole.getvalue())
+    loaded, _ = load_checkpoint(path.stem, directory=tmp_path, device="cpu")
+    assert all(torch.equal(value, model.state_dict()[key]) for key, value in loaded.state_dict().items())
+
+    key = sorted(masks)[0]
+    manifest["rebuilt_buffers"][key] = "0" * 64  # as if the builder now made other masks
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="came out different"):
+        load_checkpoint(path.stem, directory=tmp_path)

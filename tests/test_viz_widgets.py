@@ -1,4 +1,4 @@
-"""The figure record behind the browser test's axes check, without a browser."""
+"""The browser test's pieces that need no browser: the figure record behind its axes check, its cell report."""
 import base64
 import io
 import json
@@ -66,3 +66,21 @@ def test_a_figure_that_cannot_be_drawn_is_still_closed(monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         show(fig)
     assert not plt.fignum_exists(fig.number)
+
+
+def test_a_notebook_whose_cells_never_ran_is_not_a_pass(tmp_path):
+    import nbformat
+
+    from dgmlib.lab import _cell_errors
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# title"), nbformat.v4.new_code_cell("1 + 1"),
+                                         nbformat.v4.new_code_cell("2 + 2"), nbformat.v4.new_code_cell("")])
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    assert _cell_errors(path) == ["2 code cells never ran (cells 2..3): no kernel, or Run All did not reach them"]
+    nb.cells[1].execution_count, nb.cells[2].execution_count = 1, 2
+    nbformat.write(nb, path)
+    assert _cell_errors(path) == []
+    nb.cells[2].execution_count = None
+    nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[])]
+    nbformat.write(nb, path)
+    assert _cell_errors(path) == ["cell 2: ValueError: bad"]  # the error, not the cells after it
