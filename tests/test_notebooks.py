@@ -47,3 +47,28 @@ def test_notebook_executes_in_quick_mode(path, monkeypatch):
         print(f"{path.relative_to(ROOT)}: a cell passed {CELL_TIMEOUT} s ({error.__class__.__name__}); running again")
         seconds = _execute(path)
     print(f"{path.relative_to(ROOT)}: {seconds:.1f} s in quick mode")
+
+
+@pytest.mark.slow
+def test_a_lecture_shows_a_saved_checkpoint_instead_of_training(tmp_path, monkeypatch):
+    """Week 4 with a Glow checkpoint in DGMLIB_DATA/checkpoints: it loads the model and trains no Glow."""
+    import os
+
+    from dgmlib.checkpoints import build_model, checkpoint_name, save_checkpoint
+    data = tmp_path / "data"
+    data.mkdir()
+    for item in Path(os.environ["DGMLIB_DATA"]).iterdir():  # the real data, beside a checkpoint folder of our own
+        (data / item.name).symlink_to(item)
+    recipe = {"benchmark": "flows", "model": "glow", "mode": "quick"}
+    save_checkpoint(build_model(recipe, seed=3), data / "checkpoints", checkpoint_name(*recipe.values()),
+                    recipe=recipe, metrics={}, seed=3, steps=0)
+    monkeypatch.setenv("DGMLIB_DATA", str(data))
+    monkeypatch.setenv("DGM_QUICK", "1")
+    path = ROOT / "notebooks" / "04_normalizing_flows.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    text = "\n".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                     for output in cell.get("outputs", []))
+    assert "loaded flows-glow-quick (DequantizedFlow)" in text
+    assert "Glow, loaded: test bound" in text
