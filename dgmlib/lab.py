@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import contextlib
 import io
 import json
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -48,7 +50,9 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                         "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # the notebook's own kernel starts without a "Select Kernel" question
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none",
+                                                                   "autoStartDefaultKernel": True},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
@@ -114,11 +118,15 @@ class NotebookCheck:
     widgets: list[WidgetCheck]
     # JupyterLab dialogs that popped up and were dismissed; reported, not failed: seen once, from the test's set-up
     dialogs: list[str] = field(default_factory=list)
+    # the end of JupyterLab's own log, kept when a cell did not run (why a kernel did not start is there)
+    server_log: str = ""
 
     def problems(self) -> list[str]:
         """Everything a reader would trip over, one line each (empty: the notebook passed)."""
         lines = [f"cell error: {e}" for e in self.cell_errors]
         lines += [f"widget {w.index + 1} ({', '.join(w.labels)}): {p}" for w in self.widgets for p in w.all_problems()]
+        if self.server_log:
+            lines.append("JupyterLab's log ended with:\n" + self.server_log)
         return lines
 
     def summary(self) -> str:
@@ -126,7 +134,8 @@ class NotebookCheck:
         n_controls = sum(len(w.controls) for w in self.widgets)
         return (f"{self.path}: ran in {self.run_seconds:.0f} s; {len(self.widgets)} widgets, {n_controls} controls "
                 f"moved, slowest redraw {slowest:.2f} s; {len(self.problems())} problems"
-                + "".join(f"\n  (a JupyterLab dialog was dismissed: {d})" for d in self.dialogs))
+                + "".join(f"\n  (a JupyterLab dialog was dismissed{f' {n} times' if n > 1 else ''}: {d})"
+                          for d, n in collections.Counter(self.dialogs).items()))
 
 
 def _free_port() -> int:
@@ -155,7 +164,8 @@ def jupyterlab(root: Path, *, log: Path | None = None, start_seconds: float = 60
                    "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", "--allow-root",
                    f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--ServerApp.open_browser=False"]
         out = open(log, "w") if log else subprocess.DEVNULL
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # started in root, so that it reads no nbgrader_config.py of the folder this process happens to be in
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
         try:
             deadline = time.monotonic() + start_seconds
             while True:
@@ -230,22 +240,47 @@ _CUT_LABELS = """interact => Array.from(interact.querySelectorAll('.widget-label
 class LabPage:
     """One notebook open in JupyterLab in a Playwright page."""
 
-    def __init__(self, page, url: str, token: str, relpath: str):
+    def __init__(self, page, url: str, token: str, relpath: str, kernel_seconds: float = 180):
         self.page = page
         self.dialogs: list[str] = []
+        self.url, self.token, self.relpath = url, token, relpath
         page.goto(f"{url}/lab/tree/{relpath}?token={token}")
         page.wait_for_selector(".jp-Notebook", timeout=90_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        self.wait_for_kernel(kernel_seconds)
 
-    def dismiss_dialogs(self) -> None:
+    def kernel_state(self) -> str | None:
+        """The execution state the server reports for this notebook's kernel (None: no session yet)."""
+        with urllib.request.urlopen(f"{self.url}/api/sessions?token={self.token}", timeout=10) as reply:
+            sessions = json.load(reply)
+        for session in sessions:
+            if session.get("path", "").endswith(self.relpath) and session.get("kernel"):
+                return session["kernel"].get("execution_state")
+        return None
+
+    def wait_for_kernel(self, timeout: float) -> None:
+        """Wait until the notebook's kernel has started and is idle, on the server and in the page: a Run All
+        clicked before that meets no kernel, and JupyterLab then asks which kernel to start."""
+        deadline = time.monotonic() + timeout
+        while self.kernel_state() != "idle":
+            self.dismiss_dialogs()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the notebook's kernel was not ready {timeout:.0f} s after the page opened "
+                                   f"(the server says {self.kernel_state()!r})")
+            time.sleep(0.5)
+        self.page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                                    timeout=max(1.0, deadline - time.monotonic()) * 1000)
+
+    def dismiss_dialogs(self, most: int = 10) -> None:
         """Close any JupyterLab dialog (keeping its text in ``dialogs``): it would block every click."""
         dialog = self.page.locator(".jp-Dialog")
-        while dialog.count():
+        for _ in range(most):
+            if not dialog.count():
+                return
             self.dialogs.append(" ".join(dialog.first.inner_text().split()))
             choice = dialog.first.locator("select")
-            if choice.count():  # "Select Kernel": the notebook's own, ipykernel's Python 3
+            if choice.count():  # "Select Kernel": the notebook's own, ipykernel's python3
                 options = choice.first.evaluate("s => Array.from(s.options).map(o => [o.value, o.text])")
-                wanted = [value for value, text in options if "ipykernel" in text or text == "Python 3"]
+                wanted = [value for value, text in options if '"python3"' in value or "ipykernel" in text]
                 if wanted:
                     choice.first.select_option(wanted[0])
             buttons = dialog.first.locator(".jp-Dialog-footer button")
@@ -428,9 +463,9 @@ def check_notebook(path: str | Path, *, run_timeout: float = 900, update_seconds
     source = Path(path).resolve()
     with tempfile.TemporaryDirectory(prefix="dgm-browser-") as tmp:
         # the copy sits where the original does relative to its siblings (../benchmarks and the like)
-        root = Path(tmp)
+        root = Path(tmp) / "lab"  # served; the server's log sits beside it
         folder = root / source.parent.name
-        folder.mkdir()
+        folder.mkdir(parents=True)
         copy = folder / source.name
         shutil.copy2(source, copy)
         for sibling in source.parent.parent.iterdir():
@@ -438,22 +473,36 @@ def check_notebook(path: str | Path, *, run_timeout: float = 900, update_seconds
                 (root / sibling.name).symlink_to(sibling)
         if screenshots:
             screenshots.mkdir(parents=True, exist_ok=True)
+        log = log or Path(tmp) / "jupyterlab.log"
+        lab, seconds, widgets = None, 0.0, []
         with jupyterlab(root, log=log) as (url, token), sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
             try:
                 page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-                lab = LabPage(page, url, token, f"{folder.name}/{copy.name}")
-                seconds = lab.run_all(run_timeout)
-                lab.save(copy)
-                lab.dismiss_dialogs()
-                errors = _cell_errors(copy)
-                widgets = [check_widget(interact, i, update_seconds, screenshots)
-                           for i, interact in enumerate(page.locator(".widget-interact").all())]
+                try:
+                    lab = LabPage(page, url, token, f"{folder.name}/{copy.name}")
+                    seconds = lab.run_all(run_timeout)
+                    lab.save(copy)
+                    lab.dismiss_dialogs()
+                    errors = _cell_errors(copy)
+                except TimeoutError as error:  # no kernel, or cells that never finish: the news, with the log
+                    errors = [f"{type(error).__name__}: {error}"]
+                else:
+                    widgets = [check_widget(interact, i, update_seconds, screenshots)
+                               for i, interact in enumerate(page.locator(".widget-interact").all())]
                 if screenshots:
                     page.screenshot(path=str(screenshots / "notebook-end.png"))
             finally:
                 browser.close()
-    return NotebookCheck(str(path), seconds, errors, widgets, lab.dialogs)
+        tail = _tail(log) if errors else ""
+    return NotebookCheck(str(path), seconds, errors, widgets, lab.dialogs if lab else [], tail)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,8 @@ def root() -> Path:
 # (any other file stays one unit), and those slow units are handed out first, so the many small files
 # fill the gaps at the end.
 SPLIT_BY_PARAMETER = "tests/test_grading.py"                            # unit: the assignment
-SPLIT_BY_TEST = ("tests/test_notebooks.py", "tests/test_benchmarks.py")  # unit: the test
+# unit: the test (each lecture in the browser takes one to four minutes: one worker for all of them made CI 28 min)
+SPLIT_BY_TEST = ("tests/test_notebooks.py", "tests/test_benchmarks.py", "tests/test_browser.py")
 
 
 def _work_unit(nodeid: str) -> str:
@@ -50,11 +51,13 @@ def _work_unit(nodeid: str) -> str:
     return path
 
 
-SLOW_ORDER = (SPLIT_BY_PARAMETER, "tests/test_grading_security.py", *SPLIT_BY_TEST)  # whole file: one class
+SLOW_ORDER = (SPLIT_BY_PARAMETER, "tests/test_browser.py", "tests/test_grading_security.py", "tests/test_notebooks.py",
+              "tests/test_benchmarks.py")
 
 
 def _slow_first(nodeid: str) -> int:
-    """Round trips first (the slowest), then the hostile class, notebooks, benchmark runs, and the rest."""
+    """Round trips first (the slowest), then lectures in the browser, the hostile class (one unit), notebooks,
+    benchmark runs, and the rest."""
     path = nodeid.partition("::")[0]
     return SLOW_ORDER.index(path) if path in SLOW_ORDER else len(SLOW_ORDER)
 

@@ -32,8 +32,9 @@ def test_lecture_runs_and_every_widget_redraws_in_a_browser(path):
     shutil.rmtree(shots, ignore_errors=True)
     check = check_notebook(path, screenshots=shots, run_timeout=900, update_seconds=UPDATE_SECONDS)
     print(check.summary())
-    assert bool(check.widgets) == _has_widgets(path), "the page's widgets and the notebook's interact calls disagree"
-    assert not check.problems(), "\n".join(check.problems())
+    problems = "\n".join(check.problems())
+    assert bool(check.widgets) == _has_widgets(path), f"the page's widgets and the notebook's interact calls disagree\n{problems}"
+    assert not problems, problems
 
 
 def _has_widgets(path: Path) -> bool:

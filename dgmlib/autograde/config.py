@@ -1,7 +1,9 @@
 """Configure nbgrader for safe autograding: ``configure(c, course_root)`` from nbgrader_config.py.
 
-It writes a kernel specification, ``dgm-grading``, into a private temporary folder (added to
-``JUPYTER_PATH`` for this process and its children) whose command starts ipykernel through the sandbox
+It writes a kernel specification, ``dgm-grading``, into a private temporary folder (put on
+``JUPYTER_PATH`` only while :class:`~.preprocessors.GuardedExecute` grades a notebook, so a Jupyter server
+that reads this configuration, nbgrader's formgrader in a reader's JupyterLab, never offers it) whose
+command starts ipykernel through the sandbox
 (:mod:`.sandbox`) with the guard (:mod:`.guard`), and puts :class:`~.preprocessors.GuardedExecute` and
 :class:`~.preprocessors.StderrIsNotAnError` into nbgrader's autograde pipeline. Everything else stays
 nbgrader's own.
@@ -48,10 +50,10 @@ def configure(c, course_root: str | os.PathLike, *, notebook_time_limit: int = 6
     from .preprocessors import GuardedExecute, StderrIsNotAnError
 
     folder = write_kernel_spec(course_root, cpu_seconds=2 * notebook_time_limit + 60, memory_mb=memory_mb)
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
     c.Autograde.autograde_preprocessors = [GuardedExecute, StderrIsNotAnError, ClearMetadataPreprocessor,
                                            LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     c.GuardedExecute.kernel_name = KERNEL_NAME
+    c.GuardedExecute.kernel_spec_dir = str(folder)
     c.GuardedExecute.notebook_time_limit = notebook_time_limit
     c.Execute.timeout = cell_time_limit
     c.Execute.interrupt_on_timeout = True

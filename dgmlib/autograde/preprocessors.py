@@ -11,10 +11,13 @@
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import os
 import re
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -22,9 +25,11 @@ from jupyter_core.utils import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
-from traitlets import Integer, List
+from traitlets import Integer, List, Unicode
 
 RECORD = "grading.json"
+_PATH_LOCK = threading.Lock()
+_PATH_USERS: collections.Counter = collections.Counter()
 
 
 def is_test_cell(cell) -> bool:
@@ -42,6 +47,32 @@ class GuardedExecute(Execute):
 
     notebook_time_limit = Integer(600, help="Seconds for the whole notebook; cells after it are not run.").tag(
         config=True)
+    kernel_spec_dir = Unicode("", help="A folder put first on JUPYTER_PATH while a notebook is graded (it holds "
+                              "the sandbox's kernel spec; see dgmlib.autograde.config)").tag(config=True)
+
+    @contextlib.contextmanager
+    def _kernel_spec_on_path(self):
+        """``kernel_spec_dir`` on JUPYTER_PATH while notebooks are graded, then the path as it was (counted,
+        for a server that grades several at once)."""
+        folder = self.kernel_spec_dir
+        if not folder:
+            yield
+            return
+        with _PATH_LOCK:
+            if _PATH_USERS[folder] == 0:
+                os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [folder, os.environ.get("JUPYTER_PATH")]))
+            _PATH_USERS[folder] += 1
+        try:
+            yield
+        finally:
+            with _PATH_LOCK:
+                _PATH_USERS[folder] -= 1
+                if _PATH_USERS[folder] == 0:
+                    rest = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != folder]
+                    if rest:
+                        os.environ["JUPYTER_PATH"] = os.pathsep.join(rest)
+                    else:
+                        os.environ.pop("JUPYTER_PATH", None)
 
     def _execute(self, nb, resources, km):
         """nbgrader's execution, once more if the kernel never started (e.g. its port was taken by another
@@ -70,7 +101,8 @@ class GuardedExecute(Execute):
                                      execution_count=None))
         start = time.monotonic()
         try:
-            nb, resources = self._execute(nb, resources, km)
+            with self._kernel_spec_on_path():
+                nb, resources = self._execute(nb, resources, km)
         finally:
             os.environ.pop("DGM_GRADER_TOKEN", None)
             audit = nb.cells.pop()
