@@ -86,3 +86,49 @@ def test_jupyterlab_started_in_the_course_folder_offers_only_python(tmp_path):
             specs = json.load(reply)["kernelspecs"]
     assert KERNEL_NAME not in specs, (sorted(specs), (tmp_path / "lab.log").read_text()[-3000:])
     assert "python3" in specs
+
+
+# --- a kernel that dies at start is started again ---------------------------------------------------------------
+
+FLAKY_KERNEL = """import pathlib, runpy, sys
+tries = pathlib.Path(sys.argv[1])
+tries.write_text(tries.read_text() + "x" if tries.exists() else "x")
+if len(tries.read_text()) <= int(sys.argv[2]):
+    sys.exit("the port was taken (a stand-in for ZMQError: Address already in use)")
+sys.argv = ["ipykernel_launcher"] + sys.argv[3:]
+runpy.run_module("ipykernel_launcher", run_name="__main__")
+"""
+
+
+def _flaky_kernel(folder: Path, failures: int) -> Path:
+    """A kernel spec whose first ``failures`` starts die before answering; returns the file counting starts."""
+    import sys
+
+    script, tries = folder / "flaky_kernel.py", folder / "starts"
+    script.write_text(FLAKY_KERNEL)
+    spec = folder / "kernels" / "flaky"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(script), str(tries), str(failures), "-f", "{connection_file}"],
+        "display_name": "flaky", "language": "python"}))
+    return tries
+
+
+@pytest.mark.parametrize("failures, attempts, runs", [(2, 3, True), (1, 1, False)])
+def test_a_kernel_that_dies_at_start_is_started_again(tmp_path, monkeypatch, failures, attempts, runs):
+    import nbformat
+
+    from dgmlib.autograde.preprocessors import KernelNotStarted
+
+    tries = _flaky_kernel(tmp_path, failures)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    execute = GuardedExecute(kernel_name="flaky", kernel_start_attempts=attempts, startup_timeout=60)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    if runs:
+        nb, _ = execute.preprocess(nb, {})  # the whole grading run (no guard in this kernel: the audit complains)
+        assert nb.cells[0].outputs[0].text.strip() == "42"
+        assert tries.read_text() == "x" * (failures + 1)
+    else:
+        with pytest.raises(KernelNotStarted):
+            execute.preprocess(nb, {})
+        assert tries.read_text() == "x" * attempts

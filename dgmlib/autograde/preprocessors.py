@@ -42,6 +42,10 @@ def _error(ename: str, evalue: str) -> NotebookNode:
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
+class KernelNotStarted(RuntimeError):
+    """The grading kernel died or did not answer before the first cell was sent."""
+
+
 class GuardedExecute(Execute):
     """nbgrader's Execute in the sandbox, with the guard, a notebook time budget and dead-kernel recovery."""
 
@@ -74,16 +78,30 @@ class GuardedExecute(Execute):
                     else:
                         os.environ.pop("JUPYTER_PATH", None)
 
+    kernel_start_attempts = Integer(3, help="Kernels started before one answers (a kernel can die at start when "
+                                    "another takes its port first); no cell has run before that.").tag(config=True)
+
+    @contextlib.contextmanager
+    def setup_kernel(self, **kwargs):
+        """nbclient's, with a failure to start the kernel told apart from everything after it."""
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(super().setup_kernel(**kwargs))
+            except Exception as error:
+                raise KernelNotStarted(f"{type(error).__name__}: {error}") from error
+            yield
+
     def _execute(self, nb, resources, km):
-        """nbgrader's execution, once more if the kernel never started (e.g. its port was taken by another
-        kernel starting at the same moment): then no cell has run, so running the notebook again is safe."""
-        try:
-            return super().preprocess(nb, resources, km=km)
-        except RuntimeError as error:
-            if "didn't respond" not in str(error):
-                raise
-            self.log.warning("the grading kernel did not start (%s); starting a new one", error)
-            return super().preprocess(nb, resources, km=km)
+        """nbgrader's execution, again if the kernel never started (seen in CI: two kernels starting at the same
+        moment picked the same free port, and one died with 'Address already in use'). No cell has run then,
+        so running the notebook again is safe."""
+        for attempt in range(1, self.kernel_start_attempts + 1):
+            try:
+                return super().preprocess(nb, resources, km=km)
+            except KernelNotStarted as error:
+                if attempt == self.kernel_start_attempts:
+                    raise
+                self.log.warning("the grading kernel did not start (%s); starting a new one", error)
 
     def preprocess(self, nb, resources, km=None):
         token = "_dgm_check_" + secrets.token_hex(6)
