@@ -1,4 +1,6 @@
-"""Start a kernel for one submission in a sandbox: ``python -m dgmlib.autograde.sandbox [options] -- KERNEL ARGV``.
+"""Start a kernel for one submission in a sandbox: ``python dgmlib/autograde/sandbox.py [options] -- KERNEL ARGV``.
+
+It imports only the standard library and runs by its path (``-m`` would import dgmlib, and torch, first).
 
 The grading kernel is started through this launcher (see :mod:`dgmlib.autograde.kernel`), which, run as
 root on Linux:
@@ -56,8 +58,8 @@ def _mount(*args: str) -> None:
 
 def _python_roots() -> list[Path]:
     """What the kernel must see to run Python with this environment's packages."""
-    import dgmlib
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(dgmlib.__file__).resolve().parent}
+    package = Path(__file__).resolve().parents[1]  # dgmlib, found without importing it (and torch)
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package}
     roots |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir() and "site-packages" in p}
     return sorted(roots)
 
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         # new mount and PID namespaces; --kill-child: if the grader kills us, the namespace's init dies,
         # and with it every process of the submission
         os.execvp("unshare", ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
-                              sys.executable, "-m", "dgmlib.autograde.sandbox", "--inside", *sys.argv[1:]])
+                              sys.executable, str(Path(__file__).resolve()), "--inside", *sys.argv[1:]])
 
     connection_index = next(i for i, a in enumerate(kernel) if a.endswith(".json") and kernel[i - 1] == "-f")
     env = {key: value for key, value in os.environ.items() if key in KEEP_ENV}
