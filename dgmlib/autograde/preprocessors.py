@@ -53,6 +53,8 @@ class GuardedExecute(Execute):
         config=True)
     kernel_spec_dir = Unicode("", help="A folder put first on JUPYTER_PATH while a notebook is graded (it holds "
                               "the sandbox's kernel spec; see dgmlib.autograde.config)").tag(config=True)
+    kernel_start_attempts = Integer(3, min=1, help="Kernels started before one answers (a kernel can die at start "
+                                    "when another takes its port first); no cell has run before that.").tag(config=True)
 
     @contextlib.contextmanager
     def _kernel_spec_on_path(self):
@@ -77,9 +79,6 @@ class GuardedExecute(Execute):
                         os.environ["JUPYTER_PATH"] = os.pathsep.join(rest)
                     else:
                         os.environ.pop("JUPYTER_PATH", None)
-
-    kernel_start_attempts = Integer(3, help="Kernels started before one answers (a kernel can die at start when "
-                                    "another takes its port first); no cell has run before that.").tag(config=True)
 
     @contextlib.contextmanager
     def setup_kernel(self, **kwargs):
